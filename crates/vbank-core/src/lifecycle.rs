@@ -1,0 +1,404 @@
+//! The virtual-account state machine.
+//!
+//! ```text
+//!            revoke sent, answer lost
+//!   ready ───────────────────────────▶ revoke_in_doubt
+//!     │ ◀──── PG says still waiting ───────┘   │
+//!     │                                        │
+//!     ├── PG reports deposit ─▶ paid ◀─────────┤
+//!     └── PG confirms revoke ─▶ cancelled | failed (server setting)
+//! ```
+//!
+//! Every function here is pure: it takes the payment as stored and what the PG said,
+//! and returns what to write. The PG decides races (it accepts a deposit or a revoke,
+//! never both); the machine only refuses to record two terminal states.
+
+use crate::{CancelEntry, CancellationId, Payment, UnixSeconds, VbankStatus, WireStatus, Won};
+
+/// What a revoke turns the payment into: `cancelled` (default) or `failed`, which
+/// PortOne's console has shown since 2024 (api.md A3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RevokedStatus {
+    #[default]
+    Cancelled,
+    Failed,
+}
+
+/// The reason recorded on a revoke when the caller gives none.
+pub const DEFAULT_REVOKE_REASON: &str = "가상계좌 말소";
+/// `fail_reason` of a revoke recorded as `failed`.
+pub const REVOKE_FAIL_REASON: &str = "계좌말소";
+
+/// Why a revoke may not be sent to the PG at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeRefusal {
+    /// The account was revoked before.
+    AlreadyRevoked,
+    /// The buyer paid; a refund (`POST /payments/cancel`) is the way back.
+    AlreadyPaid,
+    /// Cancelled or failed for another reason than a revoke.
+    NotReady(WireStatus),
+}
+
+/// Checks that a revoke may go to the PG: only an account still awaiting its deposit,
+/// including one whose earlier revoke is in doubt (the PG will tell us which).
+pub fn check_revocable(payment: &Payment) -> Result<(), RevokeRefusal> {
+    match payment.status {
+        VbankStatus::Ready | VbankStatus::RevokeInDoubt => Ok(()),
+        VbankStatus::Paid => Err(RevokeRefusal::AlreadyPaid),
+        VbankStatus::Cancelled | VbankStatus::Failed if was_revoked(payment) => {
+            Err(RevokeRefusal::AlreadyRevoked)
+        }
+        VbankStatus::Cancelled => Err(RevokeRefusal::NotReady(WireStatus::Cancelled)),
+        VbankStatus::Failed => Err(RevokeRefusal::NotReady(WireStatus::Failed)),
+    }
+}
+
+fn was_revoked(payment: &Payment) -> bool {
+    payment.paid_at == 0
+        && (payment.status == VbankStatus::Cancelled
+            || payment.fail_reason.as_deref() == Some(REVOKE_FAIL_REASON))
+}
+
+/// What the PG said about an account, from a call's answer, a query or a notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PgFact {
+    /// The PG voided the account.
+    Revoked {
+        cancel_tid: String,
+        at: UnixSeconds,
+        reason: String,
+        receipt_url: String,
+    },
+    /// The buyer's deposit was accepted by the PG.
+    Deposited { amount: Won, at: UnixSeconds },
+    /// The account is issued and still waits for its deposit.
+    AwaitingDeposit,
+    /// A revoke was sent and no answer came: it may or may not have happened.
+    RevokeOutcomeUnknown,
+}
+
+/// A webhook-worthy change, to be stored with the state change (the outbox).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusEvent {
+    pub status: WireStatus,
+    pub cancellation_id: Option<CancellationId>,
+}
+
+/// A change to write: the payment as it must become, what it was (to guard the write),
+/// a new `cancel_history` entry and the event for the merchant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub from: VbankStatus,
+    pub payment: Payment,
+    pub cancel_entry: Option<CancelEntry>,
+    pub event: Option<StatusEvent>,
+}
+
+/// The machine's answer to a fact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Apply(Box<Transition>),
+    /// Nothing to write: the fact is already recorded (a duplicate notification, say).
+    AlreadyRecorded,
+    /// The fact contradicts what vbank recorded. Nothing is written over it; the
+    /// caller logs the anomaly for an operator.
+    Anomaly(Anomaly),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anomaly {
+    /// A deposit of another amount than the account's (api.md A4: not marked paid).
+    AmountMismatch { expected: Won, deposited: Won },
+    /// The PG reports a terminal state that differs from vbank's terminal state.
+    Conflict {
+        recorded: VbankStatus,
+        reported: &'static str,
+    },
+}
+
+/// Applies what the PG said to the payment as stored. `cancellation_id` is used only
+/// when the fact is a revoke, and is drawn by the caller so that this stays pure.
+pub fn apply(
+    payment: &Payment,
+    fact: PgFact,
+    now: UnixSeconds,
+    revoked_status: RevokedStatus,
+    cancellation_id: CancellationId,
+) -> Decision {
+    let from = payment.status;
+    match fact {
+        PgFact::Revoked {
+            cancel_tid,
+            at,
+            reason,
+            receipt_url,
+        } => match from {
+            VbankStatus::Ready | VbankStatus::RevokeInDoubt => {
+                let mut after = payment.clone();
+                after.updated_at = now;
+                let (cancel_entry, event) = match revoked_status {
+                    RevokedStatus::Cancelled => {
+                        let entry = CancelEntry {
+                            cancellation_id: cancellation_id.clone(),
+                            pg_tid: cancel_tid,
+                            amount: payment.amount,
+                            cancelled_at: at,
+                            reason: reason.clone(),
+                            receipt_url,
+                        };
+                        after.status = VbankStatus::Cancelled;
+                        after.cancelled_at = at;
+                        after.cancel_amount = payment.amount;
+                        after.cancel_reason = Some(reason);
+                        after.cancel_history.push(entry.clone());
+                        let event = StatusEvent {
+                            status: WireStatus::Cancelled,
+                            cancellation_id: Some(cancellation_id),
+                        };
+                        (Some(entry), event)
+                    }
+                    RevokedStatus::Failed => {
+                        after.status = VbankStatus::Failed;
+                        after.failed_at = at;
+                        after.fail_reason = Some(REVOKE_FAIL_REASON.to_owned());
+                        let event = StatusEvent {
+                            status: WireStatus::Failed,
+                            cancellation_id: None,
+                        };
+                        (None, event)
+                    }
+                };
+                Decision::Apply(Box::new(Transition {
+                    from,
+                    payment: after,
+                    cancel_entry,
+                    event: Some(event),
+                }))
+            }
+            VbankStatus::Cancelled | VbankStatus::Failed => Decision::AlreadyRecorded,
+            VbankStatus::Paid => Decision::Anomaly(Anomaly::Conflict {
+                recorded: from,
+                reported: "revoked",
+            }),
+        },
+        PgFact::Deposited { amount, at } => match from {
+            VbankStatus::Ready | VbankStatus::RevokeInDoubt if amount != payment.amount => {
+                Decision::Anomaly(Anomaly::AmountMismatch {
+                    expected: payment.amount,
+                    deposited: amount,
+                })
+            }
+            VbankStatus::Ready | VbankStatus::RevokeInDoubt => {
+                let mut after = payment.clone();
+                after.status = VbankStatus::Paid;
+                after.paid_at = at;
+                after.updated_at = now;
+                Decision::Apply(Box::new(Transition {
+                    from,
+                    payment: after,
+                    cancel_entry: None,
+                    event: Some(StatusEvent {
+                        status: WireStatus::Paid,
+                        cancellation_id: None,
+                    }),
+                }))
+            }
+            VbankStatus::Paid => Decision::AlreadyRecorded,
+            VbankStatus::Cancelled | VbankStatus::Failed => Decision::Anomaly(Anomaly::Conflict {
+                recorded: from,
+                reported: "deposited",
+            }),
+        },
+        PgFact::AwaitingDeposit => match from {
+            VbankStatus::RevokeInDoubt => internal_move(payment, VbankStatus::Ready, now),
+            VbankStatus::Ready => Decision::AlreadyRecorded,
+            VbankStatus::Paid | VbankStatus::Cancelled | VbankStatus::Failed => {
+                Decision::Anomaly(Anomaly::Conflict {
+                    recorded: from,
+                    reported: "awaiting deposit",
+                })
+            }
+        },
+        PgFact::RevokeOutcomeUnknown => match from {
+            VbankStatus::Ready => internal_move(payment, VbankStatus::RevokeInDoubt, now),
+            // Already in doubt, or the PG's answer arrived by another path first.
+            VbankStatus::RevokeInDoubt
+            | VbankStatus::Paid
+            | VbankStatus::Cancelled
+            | VbankStatus::Failed => Decision::AlreadyRecorded,
+        },
+    }
+}
+
+/// A change of vbank's own bookkeeping that the merchant does not see (no webhook).
+fn internal_move(payment: &Payment, to: VbankStatus, now: UnixSeconds) -> Decision {
+    let mut after = payment.clone();
+    after.status = to;
+    after.updated_at = now;
+    Decision::Apply(Box::new(Transition {
+        from: payment.status,
+        payment: after,
+        cancel_entry: None,
+        event: None,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payment::{Buyer, VirtualAccount};
+    use crate::{BankCode, ImpUid, MerchantUid, PgProvider};
+
+    fn ready_payment() -> Payment {
+        Payment {
+            imp_uid: ImpUid::parse("imp_123456789012").unwrap(),
+            merchant_id: 1,
+            channel_id: 1,
+            merchant_uid: MerchantUid::parse("order-1").unwrap(),
+            pg_provider: PgProvider::Tosspayments,
+            pg_id: "mid".into(),
+            pg_tid: "tid".into(),
+            pg_secret: None,
+            name: None,
+            amount: Won::new(1000).unwrap(),
+            cancel_amount: Won::ZERO,
+            buyer: Buyer::default(),
+            custom_data: None,
+            account: VirtualAccount {
+                bank: BankCode::from_kftc("004").unwrap(),
+                number: "123".into(),
+                holder: None,
+                due: 2_000,
+                issued_at: 100,
+            },
+            status: VbankStatus::Ready,
+            started_at: 100,
+            paid_at: 0,
+            failed_at: 0,
+            cancelled_at: 0,
+            updated_at: 100,
+            fail_reason: None,
+            cancel_reason: None,
+            receipt_url: None,
+            notice_urls: vec![],
+            cancel_history: vec![],
+        }
+    }
+
+    fn revoked_fact() -> PgFact {
+        PgFact::Revoked {
+            cancel_tid: "ctid".into(),
+            at: 500,
+            reason: DEFAULT_REVOKE_REASON.into(),
+            receipt_url: String::new(),
+        }
+    }
+
+    fn cid() -> CancellationId {
+        CancellationId::from_stored("cancel_1".into())
+    }
+
+    fn applied(decision: Decision) -> Transition {
+        match decision {
+            Decision::Apply(transition) => *transition,
+            other => panic!("expected a transition, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn revoke_cancels_with_one_history_entry_and_full_cancel_amount() {
+        let t = applied(apply(&ready_payment(), revoked_fact(), 501, RevokedStatus::Cancelled, cid()));
+        assert_eq!(t.from, VbankStatus::Ready);
+        assert_eq!(t.payment.status, VbankStatus::Cancelled);
+        assert_eq!(t.payment.cancelled_at, 500);
+        assert_eq!(t.payment.cancel_amount, Won::new(1000).unwrap());
+        assert_eq!(t.payment.cancel_history.len(), 1);
+        assert_eq!(t.event.unwrap().cancellation_id, Some(cid()));
+    }
+
+    #[test]
+    fn revoke_can_be_recorded_as_failed() {
+        let t = applied(apply(&ready_payment(), revoked_fact(), 501, RevokedStatus::Failed, cid()));
+        assert_eq!(t.payment.status, VbankStatus::Failed);
+        assert_eq!(t.payment.failed_at, 500);
+        assert_eq!(t.payment.fail_reason.as_deref(), Some(REVOKE_FAIL_REASON));
+        assert_eq!(check_revocable(&t.payment), Err(RevokeRefusal::AlreadyRevoked));
+    }
+
+    #[test]
+    fn a_paid_account_is_never_cancelled_by_a_revoke_fact() {
+        let paid = applied(apply(
+            &ready_payment(),
+            PgFact::Deposited { amount: Won::new(1000).unwrap(), at: 300 },
+            300,
+            RevokedStatus::Cancelled,
+            cid(),
+        ))
+        .payment;
+        assert_eq!(paid.status, VbankStatus::Paid);
+        assert!(matches!(
+            apply(&paid, revoked_fact(), 400, RevokedStatus::Cancelled, cid()),
+            Decision::Anomaly(Anomaly::Conflict { .. })
+        ));
+        assert_eq!(check_revocable(&paid), Err(RevokeRefusal::AlreadyPaid));
+    }
+
+    #[test]
+    fn a_cancelled_account_is_never_paid_by_a_deposit_fact() {
+        let cancelled =
+            applied(apply(&ready_payment(), revoked_fact(), 501, RevokedStatus::Cancelled, cid())).payment;
+        assert!(matches!(
+            apply(
+                &cancelled,
+                PgFact::Deposited { amount: Won::new(1000).unwrap(), at: 600 },
+                600,
+                RevokedStatus::Cancelled,
+                cid()
+            ),
+            Decision::Anomaly(Anomaly::Conflict { .. })
+        ));
+        assert_eq!(check_revocable(&cancelled), Err(RevokeRefusal::AlreadyRevoked));
+    }
+
+    #[test]
+    fn duplicates_are_already_recorded() {
+        let cancelled =
+            applied(apply(&ready_payment(), revoked_fact(), 501, RevokedStatus::Cancelled, cid())).payment;
+        assert_eq!(
+            apply(&cancelled, revoked_fact(), 502, RevokedStatus::Cancelled, cid()),
+            Decision::AlreadyRecorded
+        );
+    }
+
+    #[test]
+    fn a_deposit_of_another_amount_is_an_anomaly() {
+        assert!(matches!(
+            apply(
+                &ready_payment(),
+                PgFact::Deposited { amount: Won::new(999).unwrap(), at: 300 },
+                300,
+                RevokedStatus::Cancelled,
+                cid()
+            ),
+            Decision::Anomaly(Anomaly::AmountMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn doubt_is_internal_and_resolved_by_the_pg() {
+        let doubt = applied(apply(
+            &ready_payment(),
+            PgFact::RevokeOutcomeUnknown,
+            200,
+            RevokedStatus::Cancelled,
+            cid(),
+        ));
+        assert_eq!(doubt.event, None);
+        assert_eq!(doubt.payment.status.wire(), WireStatus::Ready);
+        let back = applied(apply(&doubt.payment, PgFact::AwaitingDeposit, 300, RevokedStatus::Cancelled, cid()));
+        assert_eq!(back.payment.status, VbankStatus::Ready);
+        assert_eq!(back.event, None);
+        assert_eq!(check_revocable(&doubt.payment), Ok(()));
+    }
+}
