@@ -8,6 +8,7 @@
 pub mod bank;
 pub mod ids;
 pub mod lifecycle;
+pub mod merchant;
 pub mod money;
 pub mod payment;
 pub mod provider;
@@ -15,6 +16,7 @@ pub mod time;
 
 pub use bank::BankCode;
 pub use ids::{CancellationId, ImpUid, MerchantUid};
+pub use merchant::{Channel, ChannelSecrets, Merchant};
 pub use money::Won;
 pub use payment::{CancelEntry, Payment, VbankStatus, WireStatus};
 pub use provider::PgProvider;

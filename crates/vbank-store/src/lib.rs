@@ -1,1 +1,161 @@
+//! Where vbank keeps its records.
+//!
+//! Architecture invariant: the store knows SQL and nothing of HTTP or PGs. It never
+//! decides a state change itself: [`Store::transition`] loads the payment inside a
+//! write transaction, hands it to a pure decision from `vbank-core`, and writes what
+//! that returns (the row, its `cancel_history` entry, its outbox event and an audit
+//! line) in the same commit, or nothing.
 
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use vbank_core::lifecycle::Decision;
+use vbank_core::{Channel, ChannelSecrets, ImpUid, Merchant, Payment, PgProvider, UnixSeconds, VbankStatus};
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A pure decision over the payment as stored (see `vbank_core::lifecycle::apply`).
+pub type Decide = Box<dyn for<'p> FnOnce(&'p Payment) -> Decision + Send + 'static>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}; check that the database is one vbank created")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("a stored row is unreadable: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("unsupported database URL {0}: use sqlite://PATH")]
+    UnsupportedUrl(String),
+}
+
+/// A merchant to create, with its channels.
+#[derive(Debug, Clone)]
+pub struct NewMerchant {
+    pub imp_key: String,
+    pub imp_secret_hash: String,
+    pub name: String,
+    pub channels: Vec<NewChannel>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewChannel {
+    pub provider: PgProvider,
+    pub mid: String,
+    pub sandbox: bool,
+    pub secrets: ChannelSecrets,
+}
+
+/// A stored access token. `token_id` is what the token is derived from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub token_hash: Vec<u8>,
+    pub token_id: Vec<u8>,
+    pub merchant_id: i64,
+    pub issued_at: UnixSeconds,
+    pub expires_at: UnixSeconds,
+}
+
+/// What the store did with a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransitionOutcome {
+    /// The change was committed; here is the payment as it now is.
+    Applied(Payment),
+    /// The decision wrote nothing; here is the payment as it is.
+    Unchanged(Payment, Decision),
+    NotFound,
+}
+
+/// The time axis a status listing filters and sorts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeAxis {
+    Started,
+    Paid,
+    Cancelled,
+    Failed,
+    Updated,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sorting {
+    pub axis: TimeAxis,
+    pub descending: bool,
+}
+
+/// A merchant-scoped listing of payments.
+#[derive(Debug, Clone)]
+pub struct PaymentFilter {
+    pub merchant_uid: Option<String>,
+    /// Internal statuses to match; empty means all.
+    pub statuses: Vec<VbankStatus>,
+    /// Inclusive window on `window_axis`.
+    pub window: Option<(TimeAxis, UnixSeconds, UnixSeconds)>,
+    pub sorting: Sorting,
+    pub limit: u32,
+    pub offset: u64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates a merchant and its channels in one transaction.
+    async fn create_merchant(&self, merchant: NewMerchant) -> StoreResult<(Merchant, Vec<Channel>)>;
+    async fn merchant_count(&self) -> StoreResult<i64>;
+    async fn merchant_by_imp_key(&self, imp_key: &str) -> StoreResult<Option<Merchant>>;
+    /// The merchant's channels, the default first.
+    async fn channels(&self, merchant_id: i64) -> StoreResult<Vec<Channel>>;
+    async fn channel(&self, channel_id: i64) -> StoreResult<Option<Channel>>;
+
+    /// The named server key, created from `candidate` if it does not exist yet. Every
+    /// node gets the same value.
+    async fn server_key(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>>;
+    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()>;
+    async fn token_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<TokenRecord>>;
+    /// The merchant's newest token still valid at `now`.
+    async fn live_token(&self, merchant_id: i64, now: UnixSeconds) -> StoreResult<Option<TokenRecord>>;
+    async fn extend_token(&self, token_hash: &[u8], expires_at: UnixSeconds) -> StoreResult<()>;
+
+    /// Stores a newly issued payment with its `ready` outbox event, in one commit.
+    async fn insert_payment(&self, payment: &Payment) -> StoreResult<()>;
+    /// The merchant's payment; another merchant's is `None`, exactly as an unknown one.
+    async fn payment(&self, merchant_id: i64, imp_uid: &ImpUid) -> StoreResult<Option<Payment>>;
+    /// The payment a PG transaction id belongs to, for PG notifications.
+    async fn payment_by_pg_tid(&self, provider: PgProvider, pg_tid: &str) -> StoreResult<Option<Payment>>;
+    async fn payments_by_uids(
+        &self,
+        merchant_id: i64,
+        imp_uids: &[String],
+        merchant_uids: &[String],
+    ) -> StoreResult<Vec<Payment>>;
+    /// Whether the merchant already has a paid payment under this order id.
+    async fn merchant_uid_is_paid(&self, merchant_id: i64, merchant_uid: &str) -> StoreResult<bool>;
+    /// A page of payments and the total count of the filter.
+    async fn list_payments(&self, merchant_id: i64, filter: &PaymentFilter) -> StoreResult<(u64, Vec<Payment>)>;
+
+    /// Loads the payment under the write lock, asks `decide`, and commits what it
+    /// returns with its outbox event; `audit` is recorded with it.
+    async fn transition(
+        &self,
+        imp_uid: &ImpUid,
+        now: UnixSeconds,
+        audit: &str,
+        decide: Decide,
+    ) -> StoreResult<TransitionOutcome>;
+
+    /// Appends a line to a payment's history (PG calls, refused notifications, anomalies).
+    async fn record_event(&self, imp_uid: &ImpUid, at: UnixSeconds, kind: &str, detail: &str) -> StoreResult<()>;
+    /// The outbox events of a payment, oldest first: `(status, cancellation_id)`.
+    async fn outbox_events(&self, imp_uid: &ImpUid) -> StoreResult<Vec<(String, Option<String>)>>;
+}
+
+/// Opens the store a database URL names, applying migrations.
+pub async fn open(database_url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
+    if database_url.starts_with("sqlite:") {
+        Ok(std::sync::Arc::new(SqliteStore::open(database_url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(database_url.to_owned()))
+    }
+}

@@ -1,0 +1,39 @@
+//! Merchants and their PG contracts (channels).
+
+use crate::PgProvider;
+use serde::{Deserialize, Serialize};
+
+/// A shop using vbank. It authenticates with `imp_key` and `imp_secret`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merchant {
+    pub id: i64,
+    pub imp_key: String,
+    /// argon2 PHC string; the secret itself is never stored.
+    pub imp_secret_hash: String,
+    pub name: String,
+}
+
+/// A merchant's contract with one PG under one MID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    pub id: i64,
+    pub merchant_id: i64,
+    pub provider: PgProvider,
+    /// The PG merchant id (INICIS MID, Toss mId, ...).
+    pub mid: String,
+    /// A sandbox channel talks to vbank's PG simulators, wherever they run.
+    pub sandbox: bool,
+    pub secrets: ChannelSecrets,
+}
+
+/// The credentials a connector signs with. Which fields a PG needs is its
+/// connector's business; the rest stay `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelSecrets {
+    /// KG INICIS INIAPI key. When absent, callers pass i'mport's `pg_api_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// Toss Payments secret key (`test_sk_...` / `live_sk_...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_key: Option<String>,
+}

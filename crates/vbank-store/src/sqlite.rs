@@ -1,0 +1,642 @@
+//! The embedded default: one SQLite file in WAL mode with `synchronous=FULL`, so that
+//! a commit acknowledged to a client survives a power cut.
+//!
+//! Writes go through a single connection (SQLite has one writer anyway; one
+//! connection also makes write transactions queue in the pool instead of failing with
+//! SQLITE_BUSY) and begin with `BEGIN IMMEDIATE`, the SQLite form of a row lock.
+//! Reads use a pool of their own and never wait for writers.
+
+use crate::{
+    Decide, NewMerchant, PaymentFilter, Sorting, Store, StoreError, StoreResult, TimeAxis, TokenRecord,
+    TransitionOutcome,
+};
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+use vbank_core::lifecycle::{Decision, Transition};
+use vbank_core::payment::{Buyer, VirtualAccount};
+use vbank_core::{
+    BankCode, CancelEntry, CancellationId, Channel, ChannelSecrets, ImpUid, Merchant, MerchantUid, Payment,
+    PgProvider, UnixSeconds, VbankStatus, Won,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+const PAYMENT_COLUMNS: &str = "imp_uid, merchant_id, channel_id, merchant_uid, pg_provider, pg_id, pg_tid, \
+    pg_secret, name, amount, cancel_amount, buyer_name, buyer_email, buyer_tel, buyer_addr, buyer_postcode, \
+    custom_data, vbank_code, vbank_num, vbank_holder, vbank_date, vbank_issued_at, status, started_at, \
+    paid_at, failed_at, cancelled_at, updated_at, fail_reason, cancel_reason, receipt_url, notice_urls";
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at a `sqlite://PATH` URL and migrates it.
+    pub async fn open(url: &str) -> StoreResult<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        MIGRATOR.run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(SqliteStore { writer, reader })
+    }
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn provider_from(code: &str) -> StoreResult<PgProvider> {
+    PgProvider::from_str(code).map_err(|()| corrupt(format!("unknown pg_provider {code}")))
+}
+
+fn merchant_from_row(row: &SqliteRow) -> StoreResult<Merchant> {
+    Ok(Merchant {
+        id: row.try_get("id")?,
+        imp_key: row.try_get("imp_key")?,
+        imp_secret_hash: row.try_get("imp_secret_hash")?,
+        name: row.try_get("name")?,
+    })
+}
+
+fn channel_from_row(row: &SqliteRow) -> StoreResult<Channel> {
+    let secrets: String = row.try_get("secrets")?;
+    Ok(Channel {
+        id: row.try_get("id")?,
+        merchant_id: row.try_get("merchant_id")?,
+        provider: provider_from(row.try_get("pg_provider")?)?,
+        mid: row.try_get("mid")?,
+        sandbox: row.try_get("sandbox")?,
+        secrets: serde_json::from_str::<ChannelSecrets>(&secrets).map_err(corrupt)?,
+    })
+}
+
+fn token_from_row(row: &SqliteRow) -> StoreResult<TokenRecord> {
+    Ok(TokenRecord {
+        token_hash: row.try_get("token_hash")?,
+        token_id: row.try_get("token_id")?,
+        merchant_id: row.try_get("merchant_id")?,
+        issued_at: row.try_get("issued_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+fn won(value: i64) -> StoreResult<Won> {
+    Won::new(value).map_err(|error| corrupt(format!("amount {value} {error}")))
+}
+
+fn payment_from_row(row: &SqliteRow, cancel_history: Vec<CancelEntry>) -> StoreResult<Payment> {
+    let imp_uid: String = row.try_get("imp_uid")?;
+    let merchant_uid: String = row.try_get("merchant_uid")?;
+    let vbank_code: String = row.try_get("vbank_code")?;
+    let status: String = row.try_get("status")?;
+    let notice_urls: String = row.try_get("notice_urls")?;
+    Ok(Payment {
+        imp_uid: ImpUid::parse(&imp_uid).ok_or_else(|| corrupt(format!("imp_uid {imp_uid}")))?,
+        merchant_id: row.try_get("merchant_id")?,
+        channel_id: row.try_get("channel_id")?,
+        merchant_uid: MerchantUid::parse(&merchant_uid).map_err(corrupt)?,
+        pg_provider: provider_from(row.try_get("pg_provider")?)?,
+        pg_id: row.try_get("pg_id")?,
+        pg_tid: row.try_get("pg_tid")?,
+        pg_secret: row.try_get("pg_secret")?,
+        name: row.try_get("name")?,
+        amount: won(row.try_get("amount")?)?,
+        cancel_amount: won(row.try_get("cancel_amount")?)?,
+        buyer: Buyer {
+            name: row.try_get("buyer_name")?,
+            email: row.try_get("buyer_email")?,
+            tel: row.try_get("buyer_tel")?,
+            addr: row.try_get("buyer_addr")?,
+            postcode: row.try_get("buyer_postcode")?,
+        },
+        custom_data: row.try_get("custom_data")?,
+        account: VirtualAccount {
+            bank: BankCode::from_kftc(&vbank_code).ok_or_else(|| corrupt(format!("vbank_code {vbank_code}")))?,
+            number: row.try_get("vbank_num")?,
+            holder: row.try_get("vbank_holder")?,
+            due: row.try_get("vbank_date")?,
+            issued_at: row.try_get("vbank_issued_at")?,
+        },
+        status: VbankStatus::parse(&status).ok_or_else(|| corrupt(format!("status {status}")))?,
+        started_at: row.try_get("started_at")?,
+        paid_at: row.try_get("paid_at")?,
+        failed_at: row.try_get("failed_at")?,
+        cancelled_at: row.try_get("cancelled_at")?,
+        updated_at: row.try_get("updated_at")?,
+        fail_reason: row.try_get("fail_reason")?,
+        cancel_reason: row.try_get("cancel_reason")?,
+        receipt_url: row.try_get("receipt_url")?,
+        notice_urls: serde_json::from_str(&notice_urls).map_err(corrupt)?,
+        cancel_history,
+    })
+}
+
+fn cancel_entry_from_row(row: &SqliteRow) -> StoreResult<CancelEntry> {
+    Ok(CancelEntry {
+        cancellation_id: CancellationId::from_stored(row.try_get("cancellation_id")?),
+        pg_tid: row.try_get("pg_tid")?,
+        amount: won(row.try_get("amount")?)?,
+        cancelled_at: row.try_get("cancelled_at")?,
+        reason: row.try_get("reason")?,
+        receipt_url: row.try_get("receipt_url")?,
+    })
+}
+
+/// Loads payments with their cancel histories: one query for the rows, one for the histories.
+async fn hydrate<'c, E>(executor: E, rows: Vec<SqliteRow>) -> StoreResult<Vec<Payment>>
+where
+    E: sqlx::Executor<'c, Database = Sqlite>,
+{
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut histories: HashMap<String, Vec<CancelEntry>> = HashMap::new();
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "SELECT cancellation_id, imp_uid, pg_tid, amount, cancelled_at, reason, receipt_url \
+         FROM cancel_history WHERE imp_uid IN (",
+    );
+    let mut separated = query.separated(", ");
+    for row in &rows {
+        separated.push_bind(row.try_get::<String, _>("imp_uid")?);
+    }
+    query.push(") ORDER BY cancelled_at, rowid");
+    for row in query.build().fetch_all(executor).await? {
+        histories
+            .entry(row.try_get("imp_uid")?)
+            .or_default()
+            .push(cancel_entry_from_row(&row)?);
+    }
+    rows.iter()
+        .map(|row| {
+            let imp_uid: String = row.try_get("imp_uid")?;
+            payment_from_row(row, histories.remove(&imp_uid).unwrap_or_default())
+        })
+        .collect()
+}
+
+fn axis_column(axis: TimeAxis) -> &'static str {
+    match axis {
+        TimeAxis::Started => "started_at",
+        TimeAxis::Paid => "paid_at",
+        TimeAxis::Cancelled => "cancelled_at",
+        TimeAxis::Failed => "failed_at",
+        TimeAxis::Updated => "updated_at",
+    }
+}
+
+fn order_clause(sorting: Sorting) -> String {
+    let direction = if sorting.descending { "DESC" } else { "ASC" };
+    format!(" ORDER BY {} {direction}, imp_uid {direction}", axis_column(sorting.axis))
+}
+
+async fn insert_outbox(
+    connection: &mut SqliteConnection,
+    payment: &Payment,
+    status: &str,
+    cancellation_id: Option<&str>,
+    at: UnixSeconds,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO outbox (merchant_id, imp_uid, merchant_uid, status, cancellation_id, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(payment.merchant_id)
+    .bind(payment.imp_uid.as_str())
+    .bind(payment.merchant_uid.as_str())
+    .bind(status)
+    .bind(cancellation_id)
+    .bind(at)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+async fn insert_event(
+    connection: &mut SqliteConnection,
+    imp_uid: &ImpUid,
+    at: UnixSeconds,
+    kind: &str,
+    detail: &str,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO payment_events (imp_uid, at, kind, detail) VALUES (?, ?, ?, ?)")
+        .bind(imp_uid.as_str())
+        .bind(at)
+        .bind(kind)
+        .bind(detail)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+/// Writes a decided transition. The `status = ?` guard makes a write based on a stale
+/// read impossible, even though the write lock already excludes one.
+async fn write_transition(connection: &mut SqliteConnection, transition: &Transition) -> StoreResult<()> {
+    let after = &transition.payment;
+    let updated = sqlx::query(
+        "UPDATE payments SET status = ?, cancel_amount = ?, paid_at = ?, failed_at = ?, cancelled_at = ?, \
+         updated_at = ?, fail_reason = ?, cancel_reason = ? WHERE imp_uid = ? AND status = ?",
+    )
+    .bind(after.status.as_str())
+    .bind(after.cancel_amount.get())
+    .bind(after.paid_at)
+    .bind(after.failed_at)
+    .bind(after.cancelled_at)
+    .bind(after.updated_at)
+    .bind(after.fail_reason.as_deref())
+    .bind(after.cancel_reason.as_deref())
+    .bind(after.imp_uid.as_str())
+    .bind(transition.from.as_str())
+    .execute(&mut *connection)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(StoreError::Conflict(format!(
+            "payment {} changed under a transition from {}",
+            after.imp_uid,
+            transition.from.as_str()
+        )));
+    }
+    if let Some(entry) = &transition.cancel_entry {
+        sqlx::query(
+            "INSERT INTO cancel_history (cancellation_id, imp_uid, pg_tid, amount, cancelled_at, reason, receipt_url) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(entry.cancellation_id.as_str())
+        .bind(after.imp_uid.as_str())
+        .bind(&entry.pg_tid)
+        .bind(entry.amount.get())
+        .bind(entry.cancelled_at)
+        .bind(&entry.reason)
+        .bind(&entry.receipt_url)
+        .execute(&mut *connection)
+        .await?;
+    }
+    if let Some(event) = &transition.event {
+        insert_outbox(
+            connection,
+            after,
+            event.status.as_str(),
+            event.cancellation_id.as_ref().map(CancellationId::as_str),
+            after.updated_at,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_merchant(&self, merchant: NewMerchant) -> StoreResult<(Merchant, Vec<Channel>)> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let now = chrono::Utc::now().timestamp();
+        let inserted = sqlx::query(
+            "INSERT INTO merchants (imp_key, imp_secret_hash, name, created_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (imp_key) DO NOTHING RETURNING id",
+        )
+        .bind(&merchant.imp_key)
+        .bind(&merchant.imp_secret_hash)
+        .bind(&merchant.name)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = inserted else {
+            return Err(StoreError::Conflict(format!(
+                "a merchant with imp_key {} exists already; choose another --imp-key",
+                merchant.imp_key
+            )));
+        };
+        let merchant_id: i64 = row.try_get("id")?;
+        let mut channels = Vec::with_capacity(merchant.channels.len());
+        for (position, channel) in merchant.channels.iter().enumerate() {
+            let secrets = serde_json::to_string(&channel.secrets).map_err(corrupt)?;
+            let row = sqlx::query(
+                "INSERT INTO channels (merchant_id, pg_provider, mid, sandbox, secrets, position) \
+                 VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(merchant_id)
+            .bind(channel.provider.code())
+            .bind(&channel.mid)
+            .bind(channel.sandbox)
+            .bind(secrets)
+            .bind(position as i64)
+            .fetch_one(&mut *tx)
+            .await?;
+            channels.push(Channel {
+                id: row.try_get("id")?,
+                merchant_id,
+                provider: channel.provider,
+                mid: channel.mid.clone(),
+                sandbox: channel.sandbox,
+                secrets: channel.secrets.clone(),
+            });
+        }
+        tx.commit().await?;
+        Ok((
+            Merchant {
+                id: merchant_id,
+                imp_key: merchant.imp_key,
+                imp_secret_hash: merchant.imp_secret_hash,
+                name: merchant.name,
+            },
+            channels,
+        ))
+    }
+
+    async fn merchant_count(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM merchants").fetch_one(&self.reader).await?)
+    }
+
+    async fn merchant_by_imp_key(&self, imp_key: &str) -> StoreResult<Option<Merchant>> {
+        sqlx::query("SELECT id, imp_key, imp_secret_hash, name FROM merchants WHERE imp_key = ?")
+            .bind(imp_key)
+            .fetch_optional(&self.reader)
+            .await?
+            .as_ref()
+            .map(merchant_from_row)
+            .transpose()
+    }
+
+    async fn channels(&self, merchant_id: i64) -> StoreResult<Vec<Channel>> {
+        sqlx::query(
+            "SELECT id, merchant_id, pg_provider, mid, sandbox, secrets FROM channels \
+             WHERE merchant_id = ? ORDER BY position",
+        )
+        .bind(merchant_id)
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(channel_from_row)
+        .collect()
+    }
+
+    async fn channel(&self, channel_id: i64) -> StoreResult<Option<Channel>> {
+        sqlx::query("SELECT id, merchant_id, pg_provider, mid, sandbox, secrets FROM channels WHERE id = ?")
+            .bind(channel_id)
+            .fetch_optional(&self.reader)
+            .await?
+            .as_ref()
+            .map(channel_from_row)
+            .transpose()
+    }
+
+    async fn server_key(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        sqlx::query("INSERT INTO server_keys (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(candidate)
+            .execute(&self.writer)
+            .await?;
+        Ok(sqlx::query_scalar("SELECT value FROM server_keys WHERE name = ?")
+            .bind(name)
+            .fetch_one(&self.writer)
+            .await?)
+    }
+
+    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO tokens (token_hash, token_id, merchant_id, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&token.token_hash)
+        .bind(&token.token_id)
+        .bind(token.merchant_id)
+        .bind(token.issued_at)
+        .bind(token.expires_at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn token_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<TokenRecord>> {
+        sqlx::query("SELECT token_hash, token_id, merchant_id, issued_at, expires_at FROM tokens WHERE token_hash = ?")
+            .bind(token_hash)
+            .fetch_optional(&self.reader)
+            .await?
+            .as_ref()
+            .map(token_from_row)
+            .transpose()
+    }
+
+    async fn live_token(&self, merchant_id: i64, now: UnixSeconds) -> StoreResult<Option<TokenRecord>> {
+        // Read through the writer so that a token inserted a moment ago is seen.
+        sqlx::query(
+            "SELECT token_hash, token_id, merchant_id, issued_at, expires_at FROM tokens \
+             WHERE merchant_id = ? AND expires_at > ? ORDER BY issued_at DESC, expires_at DESC LIMIT 1",
+        )
+        .bind(merchant_id)
+        .bind(now)
+        .fetch_optional(&self.writer)
+        .await?
+        .as_ref()
+        .map(token_from_row)
+        .transpose()
+    }
+
+    async fn extend_token(&self, token_hash: &[u8], expires_at: UnixSeconds) -> StoreResult<()> {
+        sqlx::query("UPDATE tokens SET expires_at = MAX(expires_at, ?) WHERE token_hash = ?")
+            .bind(expires_at)
+            .bind(token_hash)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_payment(&self, payment: &Payment) -> StoreResult<()> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let placeholders = vec!["?"; 32].join(", ");
+        let notice_urls = serde_json::to_string(&payment.notice_urls).map_err(corrupt)?;
+        sqlx::query(&format!("INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ({placeholders})"))
+            .bind(payment.imp_uid.as_str())
+            .bind(payment.merchant_id)
+            .bind(payment.channel_id)
+            .bind(payment.merchant_uid.as_str())
+            .bind(payment.pg_provider.code())
+            .bind(&payment.pg_id)
+            .bind(&payment.pg_tid)
+            .bind(payment.pg_secret.as_deref())
+            .bind(payment.name.as_deref())
+            .bind(payment.amount.get())
+            .bind(payment.cancel_amount.get())
+            .bind(payment.buyer.name.as_deref())
+            .bind(payment.buyer.email.as_deref())
+            .bind(payment.buyer.tel.as_deref())
+            .bind(payment.buyer.addr.as_deref())
+            .bind(payment.buyer.postcode.as_deref())
+            .bind(payment.custom_data.as_deref())
+            .bind(payment.account.bank.kftc())
+            .bind(&payment.account.number)
+            .bind(payment.account.holder.as_deref())
+            .bind(payment.account.due)
+            .bind(payment.account.issued_at)
+            .bind(payment.status.as_str())
+            .bind(payment.started_at)
+            .bind(payment.paid_at)
+            .bind(payment.failed_at)
+            .bind(payment.cancelled_at)
+            .bind(payment.updated_at)
+            .bind(payment.fail_reason.as_deref())
+            .bind(payment.cancel_reason.as_deref())
+            .bind(payment.receipt_url.as_deref())
+            .bind(notice_urls)
+            .execute(&mut *tx)
+            .await?;
+        insert_outbox(&mut tx, payment, payment.status.wire().as_str(), None, payment.started_at).await?;
+        insert_event(&mut tx, &payment.imp_uid, payment.started_at, "issued", &payment.pg_tid).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn payment(&self, merchant_id: i64, imp_uid: &ImpUid) -> StoreResult<Option<Payment>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE imp_uid = ? AND merchant_id = ?"
+        ))
+        .bind(imp_uid.as_str())
+        .bind(merchant_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(hydrate(&self.reader, row.into_iter().collect()).await?.pop())
+    }
+
+    async fn payment_by_pg_tid(&self, provider: PgProvider, pg_tid: &str) -> StoreResult<Option<Payment>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE pg_provider = ? AND pg_tid = ?"
+        ))
+        .bind(provider.code())
+        .bind(pg_tid)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(hydrate(&self.reader, row.into_iter().collect()).await?.pop())
+    }
+
+    async fn payments_by_uids(
+        &self,
+        merchant_id: i64,
+        imp_uids: &[String],
+        merchant_uids: &[String],
+    ) -> StoreResult<Vec<Payment>> {
+        if imp_uids.is_empty() && merchant_uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE merchant_id = "));
+        query.push_bind(merchant_id).push(" AND (imp_uid IN (");
+        let mut separated = query.separated(", ");
+        separated.push_bind("");
+        for imp_uid in imp_uids {
+            separated.push_bind(imp_uid.as_str());
+        }
+        query.push(") OR merchant_uid IN (");
+        let mut separated = query.separated(", ");
+        separated.push_bind("");
+        for merchant_uid in merchant_uids {
+            separated.push_bind(merchant_uid.as_str());
+        }
+        query.push(")) ORDER BY started_at DESC, imp_uid DESC");
+        let rows = query.build().fetch_all(&self.reader).await?;
+        hydrate(&self.reader, rows).await
+    }
+
+    async fn merchant_uid_is_paid(&self, merchant_id: i64, merchant_uid: &str) -> StoreResult<bool> {
+        Ok(sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM payments WHERE merchant_id = ? AND merchant_uid = ? AND status = 'paid'",
+        )
+        .bind(merchant_id)
+        .bind(merchant_uid)
+        .fetch_one(&self.reader)
+        .await?
+            > 0)
+    }
+
+    async fn list_payments(&self, merchant_id: i64, filter: &PaymentFilter) -> StoreResult<(u64, Vec<Payment>)> {
+        fn push_conditions(query: &mut QueryBuilder<'_, Sqlite>, merchant_id: i64, filter: &PaymentFilter) {
+            query.push(" WHERE merchant_id = ").push_bind(merchant_id);
+            if let Some(merchant_uid) = &filter.merchant_uid {
+                query.push(" AND merchant_uid = ").push_bind(merchant_uid.clone());
+            }
+            if !filter.statuses.is_empty() {
+                query.push(" AND status IN (");
+                let mut separated = query.separated(", ");
+                for status in &filter.statuses {
+                    separated.push_bind(status.as_str());
+                }
+                query.push(")");
+            }
+            if let Some((axis, from, to)) = filter.window {
+                let column = axis_column(axis);
+                query.push(format!(" AND {column} >= ")).push_bind(from);
+                query.push(format!(" AND {column} <= ")).push_bind(to);
+            }
+        }
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM payments");
+        push_conditions(&mut count, merchant_id, filter);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.reader).await?;
+
+        let mut page = QueryBuilder::<Sqlite>::new(format!("SELECT {PAYMENT_COLUMNS} FROM payments"));
+        push_conditions(&mut page, merchant_id, filter);
+        page.push(order_clause(filter.sorting));
+        page.push(" LIMIT ").push_bind(i64::from(filter.limit));
+        page.push(" OFFSET ").push_bind(filter.offset as i64);
+        let rows = page.build().fetch_all(&self.reader).await?;
+        Ok((total as u64, hydrate(&self.reader, rows).await?))
+    }
+
+    async fn transition(
+        &self,
+        imp_uid: &ImpUid,
+        now: UnixSeconds,
+        audit: &str,
+        decide: Decide,
+    ) -> StoreResult<TransitionOutcome> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let row = sqlx::query(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE imp_uid = ?"))
+            .bind(imp_uid.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(payment) = hydrate(&mut *tx, row.into_iter().collect()).await?.pop() else {
+            return Ok(TransitionOutcome::NotFound);
+        };
+        match decide(&payment) {
+            Decision::Apply(transition) => {
+                write_transition(&mut tx, &transition).await?;
+                let detail = format!("{} -> {}: {audit}", transition.from.as_str(), transition.payment.status.as_str());
+                insert_event(&mut tx, imp_uid, now, "transition", &detail).await?;
+                tx.commit().await?;
+                Ok(TransitionOutcome::Applied(transition.payment))
+            }
+            unchanged @ Decision::AlreadyRecorded => {
+                tx.rollback().await?;
+                Ok(TransitionOutcome::Unchanged(payment, unchanged))
+            }
+            Decision::Anomaly(anomaly) => {
+                insert_event(&mut tx, imp_uid, now, "anomaly", &format!("{anomaly:?}: {audit}")).await?;
+                tx.commit().await?;
+                Ok(TransitionOutcome::Unchanged(payment, Decision::Anomaly(anomaly)))
+            }
+        }
+    }
+
+    async fn record_event(&self, imp_uid: &ImpUid, at: UnixSeconds, kind: &str, detail: &str) -> StoreResult<()> {
+        let mut connection = self.writer.acquire().await?;
+        insert_event(&mut connection, imp_uid, at, kind, detail).await
+    }
+
+    async fn outbox_events(&self, imp_uid: &ImpUid) -> StoreResult<Vec<(String, Option<String>)>> {
+        Ok(sqlx::query_as("SELECT status, cancellation_id FROM outbox WHERE imp_uid = ? ORDER BY id")
+            .bind(imp_uid.as_str())
+            .fetch_all(&self.writer)
+            .await?)
+    }
+}
