@@ -1,1 +1,100 @@
+//! The sandbox: a simulator of each PG and of the buyer's bank, over real HTTP.
+//!
+//! Architecture invariant: the sandbox knows nothing of vbank's database or domain
+//! rules. It plays the outside world: it speaks each PG's protocol exactly as the
+//! connectors expect the real PG to (checking signatures and keys the way the PG
+//! does), keeps the PG's own record of every account in the [`ledger`], and sends
+//! deposit notifications to vbank over HTTP. vbank reaches it only through a base URL,
+//! so it runs inside `vbank serve` or alone (`vbank sandbox`) alike.
+//!
+//! Paths: `/inicis/api/v1/*` (KG INICIS INIAPI), `/toss/v1/*` (Toss Payments core
+//! API), `/sandbox/bank/deposits` (the buyer's bank), `/sandbox/clock`,
+//! `/sandbox/accounts/{account_number}` (what the PG recorded, for tests and operators).
 
+mod bank;
+pub mod clock;
+mod inicis;
+pub mod ledger;
+mod notify;
+mod toss;
+
+use axum::routing::{get, post};
+use axum::Router;
+use clock::SandboxClock;
+use ledger::Ledger;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+/// The INIAPI key the INICIS simulator holds for each test MID (pg-samples.md §1).
+pub const INICIS_TEST_KEYS: &[(&str, &str)] = &[("INIpayTest", "ItEQKi3rY7uvDS8l"), ("iniescrow0", "yERbIlJ3NhTeObsA")];
+
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// vbank's base URL, where deposit notifications go (`{notify_url}/notifications/{pg}`).
+    pub notify_url: String,
+    /// Delays between resends of a notification that was not acknowledged as the PG expects.
+    pub notify_retry_delays: Vec<Duration>,
+}
+
+impl SandboxConfig {
+    pub fn new(notify_url: impl Into<String>) -> SandboxConfig {
+        SandboxConfig {
+            notify_url: notify_url.into(),
+            notify_retry_delays: [1, 2, 5, 10, 30, 60, 120, 300].map(Duration::from_secs).to_vec(),
+        }
+    }
+}
+
+/// The simulators' shared state.
+pub struct Sandbox {
+    pub clock: SandboxClock,
+    ledger: Mutex<Ledger>,
+    notify_url: RwLock<String>,
+    notify_retry_delays: Vec<Duration>,
+    http: reqwest::Client,
+}
+
+impl Sandbox {
+    pub fn new(config: SandboxConfig) -> Arc<Sandbox> {
+        Arc::new(Sandbox {
+            clock: SandboxClock::default(),
+            ledger: Mutex::new(Ledger::default()),
+            notify_url: RwLock::new(config.notify_url),
+            notify_retry_delays: config.notify_retry_delays,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Points notifications at vbank, once its address is known.
+    pub fn set_notify_url(&self, url: impl Into<String>) {
+        *self.notify_url.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = url.into();
+    }
+
+    fn notify_url(&self) -> String {
+        self.notify_url.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Runs `change` on the ledger. The lock is never held across an await, so every
+    /// PG decision (issue, revoke, deposit) is atomic: the race between a deposit and a
+    /// revoke has exactly one winner, as at a real PG.
+    fn ledger<T>(&self, change: impl FnOnce(&mut Ledger) -> T) -> T {
+        change(&mut self.ledger.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+
+    pub fn router(self: &Arc<Sandbox>) -> Router {
+        Router::new()
+            .route("/inicis/api/v1/formpay", post(inicis::formpay))
+            .route("/inicis/api/v1/refund", post(inicis::refund))
+            .route("/inicis/api/v1/extra", post(inicis::extra))
+            .route("/toss/v1/virtual-accounts", post(toss::issue))
+            .route("/toss/v1/payments/{payment_key}", get(toss::get_payment))
+            .route("/toss/v1/payments/{payment_key}/cancel", post(toss::cancel))
+            .route("/sandbox/bank/deposits", post(bank::deposit))
+            .route("/sandbox/clock", get(clock::get_clock).post(clock::advance_clock))
+            .route("/sandbox/accounts/{account_number}", get(bank::account))
+            .with_state(self.clone())
+    }
+}

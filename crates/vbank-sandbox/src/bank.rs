@@ -1,0 +1,87 @@
+//! The buyer's bank: takes a deposit by account number, which the issuing PG accepts
+//! or refuses, and then notifies vbank.
+
+use crate::{notify, Sandbox};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use vbank_core::time::Clock;
+use vbank_core::{BankCode, Won};
+
+#[derive(Debug, Deserialize)]
+pub struct DepositRequest {
+    bank_code: String,
+    account_number: String,
+    amount: i64,
+    #[serde(default)]
+    depositor_name: Option<String>,
+}
+
+fn refused(reason: impl Into<String>) -> Json<Value> {
+    Json(json!({ "accepted": false, "reason": reason.into() }))
+}
+
+/// `POST /sandbox/bank/deposits`: answers after the PG's notification was processed,
+/// so that a lookup right after shows the result.
+pub async fn deposit(
+    State(sandbox): State<Arc<Sandbox>>,
+    body: Result<Json<DepositRequest>, axum::extract::rejection::JsonRejection>,
+) -> (StatusCode, Json<Value>) {
+    let Json(request) = match body {
+        Ok(request) => request,
+        Err(rejection) => return (StatusCode::BAD_REQUEST, refused(rejection.body_text())),
+    };
+    let Some(bank) = BankCode::from_kftc(&request.bank_code) else {
+        return (StatusCode::OK, refused(format!("unknown bank_code {}", request.bank_code)));
+    };
+    let Ok(amount) = Won::new(request.amount) else {
+        return (StatusCode::OK, refused("amount must be a positive number of won"));
+    };
+    let depositor = request.depositor_name.unwrap_or_else(|| "홍길동".to_owned());
+    let now = sandbox.clock.now();
+    let outcome = sandbox.ledger(|ledger| ledger.deposit(bank, &request.account_number, amount, &depositor, now));
+    let account = match outcome {
+        Ok(account) => account,
+        Err(refusal) => return (StatusCode::OK, refused(refusal.reason())),
+    };
+    let notified = match notify::message_for(&account) {
+        Some(message) => notify::deliver(&sandbox, message).await,
+        None => Ok(()),
+    };
+    let body = match notified {
+        Ok(()) => json!({ "accepted": true, "reason": "deposited", "notified": true }),
+        Err(error) => json!({
+            "accepted": true,
+            "reason": format!("deposited; the PG's notification was not acknowledged ({error}) and will be resent"),
+            "notified": false,
+        }),
+    };
+    (StatusCode::OK, Json(body))
+}
+
+/// `GET /sandbox/accounts/{account_number}`: the PG's own record of an account.
+pub async fn account(
+    State(sandbox): State<Arc<Sandbox>>,
+    Path(account_number): Path<String>,
+) -> (StatusCode, Json<Value>) {
+    let found = sandbox.ledger(|ledger| ledger.by_number(&account_number).cloned());
+    match found {
+        Some(account) => (
+            StatusCode::OK,
+            Json(json!({
+                "pg": account.pg.code(),
+                "tid": account.tid,
+                "order_id": account.order_id,
+                "state": account.state.name(),
+                "amount": account.amount.get(),
+                "bank_code": account.bank.kftc(),
+                "account_number": account.number,
+                "due": account.due,
+            })),
+        ),
+        None => (StatusCode::NOT_FOUND, Json(json!({ "error": "unknown account" }))),
+    }
+}

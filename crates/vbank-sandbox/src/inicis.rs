@@ -1,0 +1,228 @@
+//! The KG INICIS simulator: INIAPI v1 `formpay` (Vacct), `refund` (GVacct) and
+//! `extra` (Inquiry), checking `hashData` with each test MID's INIAPI key as INICIS does.
+
+use crate::ledger::{Account, AccountState, RevokeRefusal};
+use crate::{Sandbox, INICIS_TEST_KEYS};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::Json;
+use rand::Rng;
+use std::sync::Arc;
+use vbank_core::time::{to_kst, Clock};
+use vbank_core::{BankCode, PgProvider, Won};
+use vbank_pg::form;
+use vbank_pg::inicis::{parse_kst, wire};
+
+type Fields = Vec<(String, String)>;
+
+fn fields(headers: &HeaderMap, body: &Bytes) -> Fields {
+    let content_type = headers.get("content-type").and_then(|value| value.to_str().ok());
+    form::parse(body, form::charset_of(content_type))
+}
+
+fn get<'a>(fields: &'a Fields, name: &str) -> &'a str {
+    form::field(fields, name).unwrap_or_default()
+}
+
+fn failure(code: &str, message: impl Into<String>) -> (String, String) {
+    (code.to_owned(), message.into())
+}
+
+/// Checks the MID and `hashData` over `parts`; returns the MID on success.
+fn verify<'a>(fields: &'a Fields, parts: impl Fn(&str) -> String) -> Result<&'a str, (String, String)> {
+    let mid = get(fields, "mid");
+    let key = INICIS_TEST_KEYS
+        .iter()
+        .find(|(test_mid, _)| *test_mid == mid)
+        .map(|(_, key)| *key)
+        .ok_or_else(|| failure(wire::RESULT_BAD_REQUEST, format!("등록되지 않은 상점아이디입니다. ({mid})")))?;
+    if parts(key) != get(fields, "hashData") {
+        return Err(failure(wire::RESULT_HASH_MISMATCH, wire::MESSAGE_HASH_MISMATCH));
+    }
+    Ok(mid)
+}
+
+fn require<'a>(fields: &'a Fields, name: &str) -> Result<&'a str, (String, String)> {
+    let value = get(fields, name);
+    if value.is_empty() {
+        Err(failure(wire::RESULT_BAD_REQUEST, format!("필수항목 누락: {name}")))
+    } else {
+        Ok(value)
+    }
+}
+
+pub async fn formpay(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Json<wire::IssueResponse> {
+    let fields = fields(&headers, &body);
+    Json(issue(&sandbox, &fields).unwrap_or_else(|(code, message)| wire::IssueResponse {
+        result_code: code,
+        result_msg: message,
+        ..Default::default()
+    }))
+}
+
+fn issue(sandbox: &Sandbox, fields: &Fields) -> Result<wire::IssueResponse, (String, String)> {
+    if get(fields, "type") != wire::TYPE_PAY || get(fields, "paymethod") != wire::PAYMETHOD_VACCT {
+        return Err(failure(wire::RESULT_BAD_REQUEST, "type/paymethod 오류"));
+    }
+    let mid = verify(fields, |key| {
+        wire::issue_hash(
+            key,
+            get(fields, "timestamp"),
+            get(fields, "clientIp"),
+            get(fields, "mid"),
+            get(fields, "moid"),
+            get(fields, "price"),
+        )
+    })?;
+    let moid = require(fields, "moid")?;
+    let amount = Won::parse(require(fields, "price")?)
+        .ok()
+        .filter(|amount| !amount.is_zero())
+        .ok_or_else(|| failure(wire::RESULT_BAD_REQUEST, "price 오류"))?;
+    let bank = BankCode::from_inicis(require(fields, "bankCode")?)
+        .ok_or_else(|| failure(wire::RESULT_BAD_REQUEST, "bankCode 오류"))?;
+    for name in ["buyerName", "buyerEmail", "nmInput", "goodName"] {
+        require(fields, name)?;
+    }
+    // INICIS takes the due time to the minute: the account closes at its end.
+    let due = parse_kst(require(fields, "dtInput")?, require(fields, "tmInput")?)
+        .ok_or_else(|| failure(wire::RESULT_BAD_REQUEST, "dtInput/tmInput 오류"))?
+        + 59;
+    let now = sandbox.clock.now();
+    if due < now {
+        return Err(failure(wire::RESULT_BAD_REQUEST, "입금기한이 지났습니다."));
+    }
+    let account = sandbox.ledger(|ledger| {
+        let tid = format!(
+            "StdpayVBNK{mid}{}{:06}",
+            to_kst(now).format("%Y%m%d%H%M%S"),
+            rand::thread_rng().gen_range(0..1_000_000)
+        );
+        let account = Account {
+            pg: PgProvider::Html5Inicis,
+            tid,
+            owner: mid.to_owned(),
+            order_id: moid.to_owned(),
+            order_name: get(fields, "goodName").to_owned(),
+            amount,
+            bank,
+            number: ledger.new_account_number("9999"),
+            holder: Some(get(fields, "nmInput").to_owned()),
+            due,
+            issued_at: now,
+            secret: None,
+            state: AccountState::Issued,
+        };
+        ledger.insert(account.clone());
+        account
+    });
+    let issued = to_kst(now);
+    let due = to_kst(account.due);
+    Ok(wire::IssueResponse {
+        result_code: wire::RESULT_OK.into(),
+        result_msg: "정상처리".into(),
+        tid: Some(account.tid),
+        auth_date: Some(issued.format("%Y%m%d").to_string()),
+        auth_time: Some(issued.format("%H%M%S").to_string()),
+        vacct: Some(account.number),
+        vacct_name: account.holder,
+        vacct_bank_code: bank.bank().inicis.map(str::to_owned),
+        valid_date: Some(due.format("%Y%m%d").to_string()),
+        valid_time: Some(due.format("%H%M%S").to_string()),
+        price: Some(amount.to_string()),
+    })
+}
+
+pub async fn refund(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Json<wire::RefundResponse> {
+    let fields = fields(&headers, &body);
+    Json(revoke(&sandbox, &fields).unwrap_or_else(|(code, message)| wire::RefundResponse {
+        result_code: code,
+        result_msg: message,
+        ..Default::default()
+    }))
+}
+
+fn revoke(sandbox: &Sandbox, fields: &Fields) -> Result<wire::RefundResponse, (String, String)> {
+    if get(fields, "type") != wire::TYPE_REFUND || get(fields, "paymethod") != wire::PAYMETHOD_GVACCT {
+        return Err(failure(wire::RESULT_BAD_REQUEST, "type/paymethod 오류"));
+    }
+    let mid = verify(fields, |key| {
+        wire::revoke_hash(
+            key,
+            get(fields, "timestamp"),
+            get(fields, "clientIp"),
+            get(fields, "mid"),
+            get(fields, "tid"),
+        )
+    })?;
+    let tid = require(fields, "tid")?;
+    let now = sandbox.clock.now();
+    match sandbox.ledger(|ledger| ledger.revoke(mid, tid, get(fields, "msg"), now)) {
+        Ok(_) => {
+            let at = to_kst(now);
+            Ok(wire::RefundResponse {
+                result_code: wire::RESULT_OK.into(),
+                result_msg: "정상처리되었습니다.".into(),
+                cancel_date: Some(at.format("%Y%m%d").to_string()),
+                cancel_time: Some(at.format("%H%M%S").to_string()),
+            })
+        }
+        Err(RevokeRefusal::NotFound) => Err(failure(wire::RESULT_NOT_FOUND, "거래정보를 찾을 수 없습니다.")),
+        Err(RevokeRefusal::AlreadyCancelled) => {
+            Err(failure(wire::RESULT_ALREADY_CANCELLED, "이미 채번취소된 거래입니다."))
+        }
+        Err(RevokeRefusal::AlreadyDeposited) => Err(failure(
+            wire::RESULT_ALREADY_DEPOSITED,
+            "입금완료된 거래는 채번취소할 수 없습니다.",
+        )),
+    }
+}
+
+pub async fn extra(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Json<wire::InquiryResponse> {
+    let fields = fields(&headers, &body);
+    Json(inquire(&sandbox, &fields).unwrap_or_else(|(code, message)| wire::InquiryResponse {
+        result_code: code,
+        result_msg: message,
+        ..Default::default()
+    }))
+}
+
+fn inquire(sandbox: &Sandbox, fields: &Fields) -> Result<wire::InquiryResponse, (String, String)> {
+    if get(fields, "type") != wire::TYPE_EXTRA || get(fields, "paymethod") != wire::PAYMETHOD_INQUIRY {
+        return Err(failure(wire::RESULT_BAD_REQUEST, "type/paymethod 오류"));
+    }
+    let mid = verify(fields, |key| {
+        wire::inquiry_hash(key, get(fields, "timestamp"), get(fields, "clientIp"), get(fields, "mid"))
+    })?;
+    let tid = require(fields, "originalTid")?;
+    let account = sandbox
+        .ledger(|ledger| ledger.get(mid, tid).cloned())
+        .ok_or_else(|| failure(wire::RESULT_NOT_FOUND, "거래정보를 찾을 수 없습니다."))?;
+    let (status, deposited_at) = match &account.state {
+        AccountState::Issued => (wire::STATUS_WAITING, None),
+        AccountState::Deposited { at, .. } => (wire::STATUS_DEPOSITED, Some(to_kst(*at))),
+        AccountState::Cancelled { .. } => ("9", None),
+    };
+    Ok(wire::InquiryResponse {
+        result_code: wire::RESULT_OK.into(),
+        result_msg: "정상처리".into(),
+        status: Some(status.into()),
+        price: Some(account.amount.to_string()),
+        tid: Some(account.tid),
+        deposit_date: deposited_at.map(|at| at.format("%Y%m%d").to_string()),
+        deposit_time: deposited_at.map(|at| at.format("%H%M%S").to_string()),
+    })
+}

@@ -1,0 +1,239 @@
+//! The Toss Payments simulator: `POST /v1/virtual-accounts`, `GET /v1/payments/{key}`
+//! and `POST /v1/payments/{key}/cancel`, with Basic auth on the secret key and Toss'
+//! own error codes and HTTP statuses.
+
+use crate::ledger::{Account, AccountState, RevokeRefusal};
+use crate::{notify, Sandbox};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine;
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use std::sync::Arc;
+use vbank_core::time::Clock;
+use vbank_core::{BankCode, PgProvider, UnixSeconds, Won};
+use vbank_pg::toss::{format_time, parse_time, wire};
+
+const MAX_VALID_SECONDS: i64 = 720 * 3600;
+const DEFAULT_VALID_SECONDS: i64 = 168 * 3600;
+
+fn failure(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        Json(wire::Failure {
+            code: code.into(),
+            message: message.into(),
+        }),
+    )
+        .into_response()
+}
+
+/// The secret key of the caller. Test keys (`test_sk_...`) are all accepted; each
+/// key sees only its own payments, as each Toss merchant does.
+fn secret_key(headers: &HeaderMap) -> Result<String, Response> {
+    let unauthorized = || {
+        failure(
+            StatusCode::UNAUTHORIZED,
+            wire::UNAUTHORIZED_KEY,
+            "인증되지 않은 시크릿 키 혹은 클라이언트 키 입니다.",
+        )
+    };
+    let encoded = headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Basic "))
+        .ok_or_else(unauthorized)?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(unauthorized)?;
+    match decoded.strip_suffix(':') {
+        Some(key) if key.starts_with("test_sk_") && key.len() > "test_sk_".len() => Ok(key.to_owned()),
+        _ => Err(unauthorized()),
+    }
+}
+
+fn payment_of(account: &Account) -> wire::Payment {
+    let (status, approved_at, cancels) = match &account.state {
+        AccountState::Issued => (wire::PaymentStatus::WaitingForDeposit, None, None),
+        AccountState::Deposited { at, .. } => (wire::PaymentStatus::Done, Some(format_time(*at)), None),
+        AccountState::Cancelled { at, cancel_tid, reason } => (
+            wire::PaymentStatus::Canceled,
+            None,
+            Some(vec![wire::Cancel {
+                transaction_key: cancel_tid.clone(),
+                cancel_reason: reason.clone(),
+                canceled_at: format_time(*at),
+                cancel_amount: account.amount.get(),
+            }]),
+        ),
+    };
+    wire::Payment {
+        payment_key: account.tid.clone(),
+        order_id: account.order_id.clone(),
+        status,
+        total_amount: account.amount.get(),
+        method: Some("가상계좌".into()),
+        requested_at: Some(format_time(account.issued_at)),
+        approved_at,
+        secret: account.secret.clone(),
+        virtual_account: Some(wire::VirtualAccount {
+            account_number: account.number.clone(),
+            account_type: Some("일반".into()),
+            bank_code: account.bank.bank().toss.map(str::to_owned),
+            bank: None,
+            customer_name: account.holder.clone(),
+            due_date: format_time(account.due),
+            expired: false,
+        }),
+        cancels,
+        receipt: Some(wire::Receipt {
+            url: format!("https://sandbox.vbank.invalid/toss/receipt/{}", account.tid),
+        }),
+    }
+}
+
+fn random_text(length: usize) -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(length)
+        .map(char::from)
+        .collect()
+}
+
+fn valid_order_id(order_id: &str) -> bool {
+    (6..=64).contains(&order_id.len())
+        && order_id
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_')
+}
+
+pub async fn issue(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, body: Bytes) -> Response {
+    let key = match secret_key(&headers) {
+        Ok(key) => key,
+        Err(response) => return response,
+    };
+    let request: wire::IssueRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(error) => return failure(StatusCode::BAD_REQUEST, wire::INVALID_REQUEST, &error.to_string()),
+    };
+    let invalid = |message: &str| failure(StatusCode::BAD_REQUEST, wire::INVALID_REQUEST, message);
+    let Some(amount) = Won::new(request.amount).ok().filter(|amount| !amount.is_zero()) else {
+        return invalid("amount는 0보다 커야 합니다.");
+    };
+    if !valid_order_id(&request.order_id) {
+        return invalid("orderId는 6자 이상 64자 이하의 영문 대소문자, 숫자, -, _ 로 이루어져야 합니다.");
+    }
+    if request.order_name.is_empty() || request.customer_name.is_empty() {
+        return invalid("orderName과 customerName은 필수입니다.");
+    }
+    let Some(bank) = BankCode::from_toss(&request.bank) else {
+        return failure(StatusCode::BAD_REQUEST, wire::INVALID_BANK, "유효하지 않은 은행입니다.");
+    };
+    let now = sandbox.clock.now();
+    let due: UnixSeconds = match (&request.due_date, request.valid_hours) {
+        (Some(due_date), _) => match parse_time(due_date) {
+            Some(due) => due,
+            None => return invalid("dueDate 형식이 올바르지 않습니다."),
+        },
+        (None, Some(hours)) => now + hours * 3600,
+        (None, None) => now + DEFAULT_VALID_SECONDS,
+    };
+    if due > now + MAX_VALID_SECONDS {
+        return failure(
+            StatusCode::BAD_REQUEST,
+            wire::EXCEED_MAX_DUE_DATE,
+            "가상 계좌의 최대 유효만료 기간을 초과했습니다.",
+        );
+    }
+    if due <= now {
+        return invalid("dueDate는 현재 시각 이후여야 합니다.");
+    }
+    let issued = sandbox.ledger(|ledger| {
+        if ledger.order_exists(&key, &request.order_id) {
+            return None;
+        }
+        let account = Account {
+            pg: PgProvider::Tosspayments,
+            tid: format!("tviva{}", random_text(20)),
+            owner: key.clone(),
+            order_id: request.order_id.clone(),
+            order_name: request.order_name.clone(),
+            amount,
+            bank,
+            number: ledger.new_account_number("X65"),
+            holder: Some(request.customer_name.clone()),
+            due,
+            issued_at: now,
+            secret: Some(format!("ps_{}", random_text(24))),
+            state: AccountState::Issued,
+        };
+        ledger.insert(account.clone());
+        Some(account)
+    });
+    match issued {
+        Some(account) => Json(payment_of(&account)).into_response(),
+        None => failure(StatusCode::BAD_REQUEST, wire::DUPLICATED_ORDER_ID, "이미 승인 및 취소가 진행된 중복된 주문번호 입니다."),
+    }
+}
+
+pub async fn get_payment(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    Path(payment_key): Path<String>,
+) -> Response {
+    let key = match secret_key(&headers) {
+        Ok(key) => key,
+        Err(response) => return response,
+    };
+    match sandbox.ledger(|ledger| ledger.get(&key, &payment_key).cloned()) {
+        Some(account) => Json(payment_of(&account)).into_response(),
+        None => failure(StatusCode::NOT_FOUND, wire::NOT_FOUND_PAYMENT, "존재하지 않는 결제 정보 입니다."),
+    }
+}
+
+pub async fn cancel(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    Path(payment_key): Path<String>,
+    body: Bytes,
+) -> Response {
+    let key = match secret_key(&headers) {
+        Ok(key) => key,
+        Err(response) => return response,
+    };
+    let request: wire::CancelRequest = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(error) => return failure(StatusCode::BAD_REQUEST, wire::INVALID_REQUEST, &error.to_string()),
+    };
+    let now = sandbox.clock.now();
+    match sandbox.ledger(|ledger| ledger.revoke(&key, &payment_key, &request.cancel_reason, now)) {
+        Ok(account) => {
+            // Toss also fires DEPOSIT_CALLBACK with CANCELED for a pre-deposit cancel.
+            if let Some(message) = notify::message_for(&account) {
+                let sandbox = sandbox.clone();
+                tokio::spawn(async move {
+                    let _ = notify::deliver(&sandbox, message).await;
+                });
+            }
+            Json(payment_of(&account)).into_response()
+        }
+        Err(RevokeRefusal::NotFound) => {
+            failure(StatusCode::NOT_FOUND, wire::NOT_FOUND_PAYMENT, "존재하지 않는 결제 정보 입니다.")
+        }
+        Err(RevokeRefusal::AlreadyCancelled) => failure(
+            StatusCode::BAD_REQUEST,
+            wire::ALREADY_CANCELED_PAYMENT,
+            "이미 취소된 결제 입니다.",
+        ),
+        Err(RevokeRefusal::AlreadyDeposited) => failure(
+            StatusCode::FORBIDDEN,
+            wire::NOT_CANCELABLE_PAYMENT,
+            "취소 할 수 없는 결제 입니다.",
+        ),
+    }
+}
