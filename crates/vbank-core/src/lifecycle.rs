@@ -260,6 +260,7 @@ mod tests {
             pg_id: "mid".into(),
             pg_tid: "tid".into(),
             pg_secret: None,
+            sandbox: true,
             name: None,
             amount: Won::new(1000).unwrap(),
             cancel_amount: Won::ZERO,

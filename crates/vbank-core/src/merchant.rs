@@ -33,6 +33,11 @@ pub struct ChannelSecrets {
     /// KG INICIS INIAPI key. When absent, callers pass i'mport's `pg_api_key`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
+    /// An INIAPI key a caller passed with a successful issuance, kept only to confirm
+    /// INICIS deposit notices by inquiry (INICIS signs none). Never used to revoke:
+    /// a revoke needs `api_key` or the caller's `pg_api_key`, as on i'mport.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inquiry_api_key: Option<String>,
     /// Toss Payments secret key (`test_sk_...` / `live_sk_...`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_key: Option<String>,

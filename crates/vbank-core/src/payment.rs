@@ -147,6 +147,8 @@ pub struct Payment {
     /// A per-payment secret the PG gave (Toss `secret`), used to authenticate its
     /// notifications. Never shown on the wire.
     pub pg_secret: Option<String>,
+    /// Issued through a sandbox channel: no real money moves.
+    pub sandbox: bool,
     pub name: Option<String>,
     pub amount: Won,
     pub cancel_amount: Won,

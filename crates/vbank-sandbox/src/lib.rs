@@ -98,3 +98,11 @@ impl Sandbox {
             .with_state(self.clone())
     }
 }
+
+/// Where each PG's simulator lives under the sandbox's base URL.
+pub fn path_prefix(provider: vbank_core::PgProvider) -> &'static str {
+    match provider {
+        vbank_core::PgProvider::Html5Inicis => "/inicis",
+        vbank_core::PgProvider::Tosspayments => "/toss",
+    }
+}

@@ -1,1 +1,99 @@
-fn main() {}
+//! The `vbank` binary.
+
+use clap::Parser;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+use vbank_core::lifecycle::RevokedStatus;
+use vbank_sandbox::{Sandbox, SandboxConfig};
+use vbank_server::config::{Cli, Command, MerchantAddArgs, MerchantCommand, RevokedStatusArg, SandboxArgs, ServeArgs};
+use vbank_server::server::{self, SandboxMode, ServeConfig};
+use vbank_server::services::merchants::add_sandbox_merchant;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+        Command::Sandbox(args) => sandbox(args).await,
+        Command::Merchant(MerchantCommand::Add(args)) => merchant_add(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let sandbox = match (args.no_sandbox, args.sandbox_url) {
+        (true, _) => SandboxMode::Off,
+        (false, Some(url)) => SandboxMode::External(url),
+        (false, None) => SandboxMode::InProcess,
+    };
+    let config = ServeConfig {
+        addr: args.addr,
+        database_url: args.database_url,
+        sandbox,
+        token_ttl: args.token_ttl,
+        pg_timeout: args.pg_timeout,
+        revoked_status: match args.revoked_vbank_status {
+            RevokedStatusArg::Cancelled => RevokedStatus::Cancelled,
+            RevokedStatusArg::Failed => RevokedStatus::Failed,
+        },
+        client_ip: args.client_ip,
+    };
+    let running = server::start(config).await?;
+    let url = running.url();
+    println!("vbank listening on {url}");
+    if running.sandbox.is_some() {
+        println!("sandbox PGs and bank: in-process at {url}");
+    }
+    if let Some(demo) = &running.demo_merchant {
+        println!();
+        println!("Created a demo merchant with sandbox channels for every PG:");
+        println!("  imp_key:    {}", demo.imp_key);
+        println!("  imp_secret: {}", demo.imp_secret);
+        println!();
+        println!("Try it:");
+        println!(
+            "  curl -s -X POST {url}/users/getToken -H 'content-type: application/json' \\\n    -d '{{\"imp_key\":\"{}\",\"imp_secret\":\"{}\"}}'",
+            demo.imp_key, demo.imp_secret
+        );
+        println!(
+            "  curl -s -X POST {url}/vbanks -H \"Authorization: Bearer $TOKEN\" -H 'content-type: application/json' \\\n    -d '{{\"merchant_uid\":\"order-1\",\"amount\":1000,\"vbank_code\":\"004\",\"vbank_due\":'$(($(date +%s)+86400))',\"buyer_name\":\"홍길동\"}}'"
+        );
+    }
+    running.run_until_signal().await
+}
+
+async fn sandbox(args: SandboxArgs) -> anyhow::Result<()> {
+    let sandbox = Sandbox::new(SandboxConfig::new(args.notify_url.clone()));
+    let listener = tokio::net::TcpListener::bind(args.addr).await.map_err(|error| {
+        anyhow::anyhow!("cannot listen on {}: {error}; is another sandbox running there? Try --addr", args.addr)
+    })?;
+    println!("vbank sandbox listening on http://{}", listener.local_addr()?);
+    println!("deposit notifications go to {}/notifications/{{pg}}", args.notify_url);
+    axum::serve(listener, sandbox.router())
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+async fn merchant_add(args: MerchantAddArgs) -> anyhow::Result<()> {
+    let store = vbank_store::open(&args.database_url).await?;
+    let name = args.name.unwrap_or_else(|| args.imp_key.clone());
+    let (merchant, channels) =
+        add_sandbox_merchant(store.as_ref(), &name, &args.imp_key, &args.imp_secret, args.inicis_api_key).await?;
+    println!("Added merchant {} (imp_key {}) with sandbox channels:", merchant.name, merchant.imp_key);
+    for channel in channels {
+        println!("  pg={}.{}", channel.provider.code(), channel.mid);
+    }
+    Ok(())
+}

@@ -108,6 +108,7 @@ pub trait Store: Send + Sync + 'static {
     /// The merchant's channels, the default first.
     async fn channels(&self, merchant_id: i64) -> StoreResult<Vec<Channel>>;
     async fn channel(&self, channel_id: i64) -> StoreResult<Option<Channel>>;
+    async fn update_channel_secrets(&self, channel_id: i64, secrets: &ChannelSecrets) -> StoreResult<()>;
 
     /// The named server key, created from `candidate` if it does not exist yet. Every
     /// node gets the same value.
@@ -122,6 +123,8 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_payment(&self, payment: &Payment) -> StoreResult<()>;
     /// The merchant's payment; another merchant's is `None`, exactly as an unknown one.
     async fn payment(&self, merchant_id: i64, imp_uid: &ImpUid) -> StoreResult<Option<Payment>>;
+    /// Any merchant's payment, for PG notifications that name it by the order id vbank gave.
+    async fn payment_for_pg(&self, imp_uid: &ImpUid) -> StoreResult<Option<Payment>>;
     /// The payment a PG transaction id belongs to, for PG notifications.
     async fn payment_by_pg_tid(&self, provider: PgProvider, pg_tid: &str) -> StoreResult<Option<Payment>>;
     async fn payments_by_uids(

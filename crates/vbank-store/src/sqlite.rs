@@ -31,7 +31,7 @@ pub struct SqliteStore {
 }
 
 const PAYMENT_COLUMNS: &str = "imp_uid, merchant_id, channel_id, merchant_uid, pg_provider, pg_id, pg_tid, \
-    pg_secret, name, amount, cancel_amount, buyer_name, buyer_email, buyer_tel, buyer_addr, buyer_postcode, \
+    pg_secret, sandbox, name, amount, cancel_amount, buyer_name, buyer_email, buyer_tel, buyer_addr, buyer_postcode, \
     custom_data, vbank_code, vbank_num, vbank_holder, vbank_date, vbank_issued_at, status, started_at, \
     paid_at, failed_at, cancelled_at, updated_at, fail_reason, cancel_reason, receipt_url, notice_urls";
 
@@ -116,6 +116,7 @@ fn payment_from_row(row: &SqliteRow, cancel_history: Vec<CancelEntry>) -> StoreR
         pg_id: row.try_get("pg_id")?,
         pg_tid: row.try_get("pg_tid")?,
         pg_secret: row.try_get("pg_secret")?,
+        sandbox: row.try_get("sandbox")?,
         name: row.try_get("name")?,
         amount: won(row.try_get("amount")?)?,
         cancel_amount: won(row.try_get("cancel_amount")?)?,
@@ -395,6 +396,15 @@ impl Store for SqliteStore {
             .transpose()
     }
 
+    async fn update_channel_secrets(&self, channel_id: i64, secrets: &ChannelSecrets) -> StoreResult<()> {
+        sqlx::query("UPDATE channels SET secrets = ? WHERE id = ?")
+            .bind(serde_json::to_string(secrets).map_err(corrupt)?)
+            .bind(channel_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
     async fn server_key(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
         sqlx::query("INSERT INTO server_keys (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
             .bind(name)
@@ -457,7 +467,7 @@ impl Store for SqliteStore {
 
     async fn insert_payment(&self, payment: &Payment) -> StoreResult<()> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let placeholders = vec!["?"; 32].join(", ");
+        let placeholders = vec!["?"; 33].join(", ");
         let notice_urls = serde_json::to_string(&payment.notice_urls).map_err(corrupt)?;
         sqlx::query(&format!("INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ({placeholders})"))
             .bind(payment.imp_uid.as_str())
@@ -468,6 +478,7 @@ impl Store for SqliteStore {
             .bind(&payment.pg_id)
             .bind(&payment.pg_tid)
             .bind(payment.pg_secret.as_deref())
+            .bind(payment.sandbox)
             .bind(payment.name.as_deref())
             .bind(payment.amount.get())
             .bind(payment.cancel_amount.get())
@@ -508,6 +519,14 @@ impl Store for SqliteStore {
         .bind(merchant_id)
         .fetch_optional(&self.reader)
         .await?;
+        Ok(hydrate(&self.reader, row.into_iter().collect()).await?.pop())
+    }
+
+    async fn payment_for_pg(&self, imp_uid: &ImpUid) -> StoreResult<Option<Payment>> {
+        let row = sqlx::query(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE imp_uid = ?"))
+            .bind(imp_uid.as_str())
+            .fetch_optional(&self.reader)
+            .await?;
         Ok(hydrate(&self.reader, row.into_iter().collect()).await?.pop())
     }
 

@@ -185,7 +185,9 @@ impl Connector for Inicis {
         merchant_uid: &str,
         now: UnixSeconds,
     ) -> Result<PgState, PgError> {
-        let key = Self::api_key(&target).ok_or(PgError::MissingCredential("pg_api_key"))?;
+        let key = Self::api_key(&target)
+            .or(target.channel.secrets.inquiry_api_key.as_deref())
+            .ok_or(PgError::MissingCredential("pg_api_key"))?;
         let timestamp = timestamp(now);
         let mid = target.channel.mid.as_str();
         let hash = wire::inquiry_hash(key, &timestamp, &self.client_ip, mid);

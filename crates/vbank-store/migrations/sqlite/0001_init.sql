@@ -46,6 +46,7 @@ CREATE TABLE payments (
     pg_id           TEXT    NOT NULL,
     pg_tid          TEXT    NOT NULL,
     pg_secret       TEXT,
+    sandbox         INTEGER NOT NULL,
     name            TEXT,
     amount          INTEGER NOT NULL CHECK (amount >= 0),
     cancel_amount   INTEGER NOT NULL CHECK (cancel_amount >= 0 AND cancel_amount <= amount),

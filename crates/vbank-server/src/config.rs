@@ -1,0 +1,94 @@
+//! The command line. Every flag is also an environment variable.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "vbank", version, about = "A self-hostable, i'mport-compatible virtual-account payment server")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the API server (with the PG simulators in-process unless told otherwise).
+    Serve(ServeArgs),
+    /// Run the PG simulators and the sandbox bank alone.
+    Sandbox(SandboxArgs),
+    /// Manage merchants.
+    #[command(subcommand)]
+    Merchant(MerchantCommand),
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|error| format!("{error} (use a duration such as 30s, 10m or 1h)"))
+}
+
+/// What a revoked virtual account becomes (api.md A3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RevokedStatusArg {
+    Cancelled,
+    Failed,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "VBANK_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Database URL: sqlite://PATH (created if missing).
+    #[arg(long, env = "VBANK_DATABASE_URL", default_value = "sqlite://vbank.db")]
+    pub database_url: String,
+    /// Use an external `vbank sandbox` at this URL instead of the in-process one.
+    #[arg(long, env = "VBANK_SANDBOX_URL", conflicts_with = "no_sandbox")]
+    pub sandbox_url: Option<String>,
+    /// Run without any sandbox: only live PG channels work.
+    #[arg(long, env = "VBANK_NO_SANDBOX")]
+    pub no_sandbox: bool,
+    /// Lifetime of access tokens.
+    #[arg(long, env = "VBANK_TOKEN_TTL", default_value = "30m", value_parser = duration)]
+    pub token_ttl: Duration,
+    /// Time limit of every PG call; past it the outcome is unknown and reconciled later.
+    #[arg(long, env = "VBANK_PG_TIMEOUT", default_value = "10s", value_parser = duration)]
+    pub pg_timeout: Duration,
+    /// Status a revoked virtual account gets.
+    #[arg(long, env = "VBANK_REVOKED_VBANK_STATUS", value_enum, default_value = "cancelled")]
+    pub revoked_vbank_status: RevokedStatusArg,
+    /// This server's address as PGs see it (INICIS signs it into every request).
+    #[arg(long, env = "VBANK_CLIENT_IP", default_value = "127.0.0.1")]
+    pub client_ip: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
+    /// Address to listen on.
+    #[arg(long, env = "VBANK_SANDBOX_ADDR", default_value = "127.0.0.1:8090")]
+    pub addr: SocketAddr,
+    /// The vbank server that receives deposit notifications.
+    #[arg(long, env = "VBANK_NOTIFY_URL", default_value = "http://127.0.0.1:8080")]
+    pub notify_url: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MerchantCommand {
+    /// Add a merchant with sandbox channels for every PG vbank has.
+    Add(MerchantAddArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct MerchantAddArgs {
+    #[arg(long, env = "VBANK_IMP_KEY")]
+    pub imp_key: String,
+    #[arg(long, env = "VBANK_IMP_SECRET")]
+    pub imp_secret: String,
+    /// The merchant's name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// KG INICIS INIAPI key for the INIpayTest channel; without it callers pass `pg_api_key`.
+    #[arg(long, env = "VBANK_INICIS_API_KEY")]
+    pub inicis_api_key: Option<String>,
+    #[arg(long, env = "VBANK_DATABASE_URL", default_value = "sqlite://vbank.db")]
+    pub database_url: String,
+}

@@ -1,0 +1,38 @@
+//! `POST /notifications/{pg_provider}`: where each PG sends its deposit notifications.
+//! Not behind a token: the PG's own authentication (or a confirming query) applies.
+
+use crate::app::AppState;
+use crate::edge::ApiError;
+use crate::services::notices;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use std::str::FromStr;
+use std::sync::Arc;
+use vbank_core::PgProvider;
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new().route("/notifications/{pg_provider}", post(receive))
+}
+
+async fn receive(
+    State(state): State<Arc<AppState>>,
+    Path(pg_provider): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Ok(provider) = PgProvider::from_str(&pg_provider) else {
+        return ApiError::RouteNotFound.into_response();
+    };
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok());
+    let ack = notices::receive(&state, provider, content_type, &body).await;
+    (
+        StatusCode::from_u16(ack.status).unwrap_or(StatusCode::OK),
+        [(header::CONTENT_TYPE, ack.content_type)],
+        ack.body,
+    )
+        .into_response()
+}

@@ -1,0 +1,86 @@
+//! `POST /vbanks` and `DELETE /vbanks/{imp_uid}`.
+
+use crate::app::AppState;
+use crate::edge::auth::Authenticated;
+use crate::edge::body::{missing, Fields};
+use crate::edge::payment_json::PaymentJson;
+use crate::edge::{envelope, query, ApiError, ApiResult};
+use crate::services::vbanks::{self, IssueInput};
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Response;
+use axum::routing::{delete, post};
+use axum::Router;
+use std::sync::Arc;
+use vbank_core::payment::Buyer;
+use vbank_core::{BankCode, ImpUid, MerchantUid};
+
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/vbanks", post(issue))
+        .route("/vbanks/{imp_uid}", delete(revoke))
+}
+
+fn parse_issue(fields: &Fields, raw_query: Option<&str>) -> ApiResult<IssueInput> {
+    let merchant_uid = MerchantUid::parse(&fields.required_text("merchant_uid")?).map_err(|error| {
+        ApiError::bad_input("merchant_uid", format!("올바르지 않습니다 ({error})."), format!("{error}."))
+    })?;
+    let amount = fields.won("amount")?.ok_or_else(|| missing("amount"))?;
+    if amount.is_zero() {
+        return Err(ApiError::bad_input("amount", "0보다 커야 합니다.", "must be greater than 0."));
+    }
+    let vbank_code = fields.required_text("vbank_code")?;
+    let bank = BankCode::from_kftc(&vbank_code).ok_or_else(|| {
+        ApiError::bad_input(
+            "vbank_code",
+            format!("알 수 없는 은행코드입니다: {vbank_code} (금융결제원 3자리 코드)"),
+            format!("unknown bank code {vbank_code} (use a 3-digit KFTC code such as 004)."),
+        )
+    })?;
+    Ok(IssueInput {
+        merchant_uid,
+        amount,
+        bank,
+        due: fields.integer("vbank_due")?.ok_or_else(|| missing("vbank_due"))?,
+        holder: fields.short_text("vbank_holder", 16)?,
+        name: fields.short_text("name", 40)?,
+        buyer: Buyer {
+            name: fields.short_text("buyer_name", 16)?,
+            email: fields.short_text("buyer_email", 64)?,
+            tel: fields.short_text("buyer_tel", 16)?,
+            addr: fields.short_text("buyer_addr", 128)?,
+            postcode: fields.short_text("buyer_postcode", 8)?,
+        },
+        pg: match fields.text("pg")? {
+            Some(pg) => Some(pg),
+            None => fields.text("channel_key")?,
+        },
+        notice_urls: fields.text_list("notice_url")?,
+        custom_data: fields.json_text("custom_data"),
+        pg_api_key: query::first(raw_query, "pg_api_key"),
+    })
+}
+
+async fn issue(
+    State(state): State<Arc<AppState>>,
+    merchant: Authenticated,
+    RawQuery(raw_query): RawQuery,
+    fields: Fields,
+) -> ApiResult<Response> {
+    let input = parse_issue(&fields, raw_query.as_deref())?;
+    let payment = vbanks::issue(&state, merchant.merchant_id, input).await?;
+    Ok(envelope::ok(PaymentJson::new(&payment)))
+}
+
+async fn revoke(
+    State(state): State<Arc<AppState>>,
+    merchant: Authenticated,
+    Path(imp_uid): Path<String>,
+    RawQuery(raw_query): RawQuery,
+) -> ApiResult<Response> {
+    // A malformed imp_uid is as unknown as a well-formed one that does not exist.
+    let imp_uid = ImpUid::parse(&imp_uid).ok_or(ApiError::PaymentNotFound)?;
+    let pg_api_key = query::first(raw_query.as_deref(), "pg_api_key");
+    let reason = query::first(raw_query.as_deref(), "reason");
+    let payment = vbanks::revoke(&state, merchant.merchant_id, &imp_uid, pg_api_key.as_deref(), reason.as_deref()).await?;
+    Ok(envelope::ok(PaymentJson::new(&payment)))
+}

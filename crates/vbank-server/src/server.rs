@@ -1,0 +1,186 @@
+//! Starting the server: the store, the connectors, the sandbox, the router.
+
+use crate::app::{AppState, Settings};
+use crate::edge::envelope::{language_layer, method_not_allowed, route_not_found};
+use crate::services::merchants::{add_sandbox_merchant, random_text};
+use crate::services::tokens::TokenService;
+use anyhow::Context;
+use axum::extract::Request;
+use axum::{middleware, Router, ServiceExt};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower::Layer;
+use tower_http::normalize_path::NormalizePathLayer;
+use tower_http::trace::TraceLayer;
+use vbank_core::lifecycle::RevokedStatus;
+use vbank_core::time::SystemClock;
+use vbank_pg::Connectors;
+use vbank_sandbox::{Sandbox, SandboxConfig};
+
+/// Where sandbox channels find their PG simulators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SandboxMode {
+    /// The simulators run inside this server, on its own port.
+    InProcess,
+    /// An external `vbank sandbox` at this base URL.
+    External(String),
+    Off,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub addr: SocketAddr,
+    pub database_url: String,
+    pub sandbox: SandboxMode,
+    pub token_ttl: Duration,
+    pub pg_timeout: Duration,
+    pub revoked_status: RevokedStatus,
+    pub client_ip: String,
+}
+
+impl ServeConfig {
+    /// The defaults of `vbank serve`, on another address and database.
+    pub fn new(addr: SocketAddr, database_url: impl Into<String>) -> ServeConfig {
+        ServeConfig {
+            addr,
+            database_url: database_url.into(),
+            sandbox: SandboxMode::InProcess,
+            token_ttl: Duration::from_secs(30 * 60),
+            pg_timeout: Duration::from_secs(10),
+            revoked_status: RevokedStatus::Cancelled,
+            client_ip: "127.0.0.1".into(),
+        }
+    }
+}
+
+/// The demo merchant created on a first start.
+#[derive(Debug, Clone)]
+pub struct DemoMerchant {
+    pub imp_key: String,
+    pub imp_secret: String,
+}
+
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub demo_merchant: Option<DemoMerchant>,
+    pub sandbox: Option<Arc<Sandbox>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections, finishes in-flight requests and returns.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        (&mut self.task).await??;
+        Ok(())
+    }
+
+    /// Runs until the process is asked to stop (Ctrl-C or SIGTERM).
+    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        self.shutdown().await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
+
+/// Opens the store, binds the address and serves in the background.
+pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
+    let store = vbank_store::open(&config.database_url)
+        .await
+        .with_context(|| format!("cannot open the database {}", config.database_url))?;
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}; is another server running there? Try --addr", config.addr))?;
+    let addr = listener.local_addr()?;
+    let own_url = format!("http://{addr}");
+
+    let (sandbox, sandbox_url) = match &config.sandbox {
+        SandboxMode::InProcess => (Some(Sandbox::new(SandboxConfig::new(own_url.clone()))), Some(own_url.clone())),
+        SandboxMode::External(url) => (None, Some(url.clone())),
+        SandboxMode::Off => (None, None),
+    };
+
+    let demo_merchant = if sandbox_url.is_some() && store.merchant_count().await? == 0 {
+        let demo = DemoMerchant {
+            imp_key: format!("imp_{}", random_text(12).to_lowercase()),
+            imp_secret: random_text(48),
+        };
+        add_sandbox_merchant(store.as_ref(), "Demo shop", &demo.imp_key, &demo.imp_secret, None).await?;
+        Some(demo)
+    } else {
+        None
+    };
+
+    let clock: Arc<dyn vbank_core::time::Clock> = Arc::new(SystemClock);
+    let state = Arc::new(AppState {
+        tokens: TokenService::new(store.clone(), clock.clone(), config.token_ttl.as_secs() as i64).await?,
+        store,
+        connectors: Connectors::new(config.pg_timeout, config.client_ip.clone()),
+        clock,
+        settings: Settings {
+            revoked_status: config.revoked_status,
+            sandbox_url,
+        },
+    });
+
+    let mut router: Router = crate::routes::router()
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state);
+    if let Some(sandbox) = &sandbox {
+        router = router.merge(sandbox.router());
+    }
+    let router = router
+        .layer(middleware::from_fn(language_layer))
+        .layer(TraceLayer::new_for_http());
+    // Trailing slashes (`/payments/findAll/{m}/`) are trimmed before routing.
+    let app = NormalizePathLayer::trim_trailing_slash().layer(router);
+
+    let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
+            .with_graceful_shutdown(async {
+                let _ = shutdown_receiver.await;
+            })
+            .await
+    });
+    Ok(RunningServer {
+        addr,
+        demo_merchant,
+        sandbox,
+        shutdown: Some(shutdown_sender),
+        task,
+    })
+}

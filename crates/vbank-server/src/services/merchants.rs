@@ -1,0 +1,65 @@
+//! Creating merchants with sandbox channels for every PG vbank has.
+
+use crate::services::tokens::hash_secret;
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use vbank_core::{Channel, ChannelSecrets, Merchant, PgProvider};
+use vbank_store::{NewChannel, NewMerchant, Store};
+
+/// The public KG INICIS test MID; the simulator holds its INIAPI key.
+pub const INICIS_TEST_MID: &str = "INIpayTest";
+/// The MID shown for sandbox Toss channels.
+pub const TOSS_SANDBOX_MID: &str = "tvivarepublica";
+
+pub fn random_text(length: usize) -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(length)
+        .map(char::from)
+        .collect()
+}
+
+/// A new merchant's sandbox channels, the default (Toss, which needs no per-call key) first.
+pub fn sandbox_channels(inicis_api_key: Option<String>) -> Vec<NewChannel> {
+    PgProvider::ALL
+        .into_iter()
+        .rev()
+        .map(|provider| match provider {
+            PgProvider::Tosspayments => NewChannel {
+                provider,
+                mid: TOSS_SANDBOX_MID.to_owned(),
+                sandbox: true,
+                secrets: ChannelSecrets {
+                    secret_key: Some(format!("test_sk_{}", random_text(24))),
+                    ..ChannelSecrets::default()
+                },
+            },
+            PgProvider::Html5Inicis => NewChannel {
+                provider,
+                mid: INICIS_TEST_MID.to_owned(),
+                sandbox: true,
+                secrets: ChannelSecrets {
+                    api_key: inicis_api_key.clone(),
+                    ..ChannelSecrets::default()
+                },
+            },
+        })
+        .collect()
+}
+
+/// Creates a merchant with sandbox channels for every PG.
+pub async fn add_sandbox_merchant(
+    store: &dyn Store,
+    name: &str,
+    imp_key: &str,
+    imp_secret: &str,
+    inicis_api_key: Option<String>,
+) -> anyhow::Result<(Merchant, Vec<Channel>)> {
+    let merchant = NewMerchant {
+        imp_key: imp_key.to_owned(),
+        imp_secret_hash: hash_secret(imp_secret)?,
+        name: name.to_owned(),
+        channels: sandbox_channels(inicis_api_key),
+    };
+    Ok(store.create_merchant(merchant).await?)
+}

@@ -1,0 +1,40 @@
+//! Applying what a PG said to a payment: the one path every state change takes,
+//! whether the news came from a call's answer, a notification or a query. The
+//! same fact applied twice is recorded once.
+
+use crate::app::AppState;
+use crate::edge::ApiResult;
+use vbank_core::lifecycle::{self, PgFact};
+use vbank_core::{CancellationId, ImpUid};
+use vbank_pg::PgState;
+use vbank_store::TransitionOutcome;
+
+/// Commits the change `fact` makes to the payment, deciding on the row as stored
+/// under the write lock (not on an earlier read).
+pub async fn apply_fact(state: &AppState, imp_uid: &ImpUid, fact: PgFact, audit: &str) -> ApiResult<TransitionOutcome> {
+    let now = state.clock.now();
+    let revoked_status = state.settings.revoked_status;
+    let cancellation_id = CancellationId::generate(&mut rand::thread_rng());
+    let decide = Box::new(move |stored: &vbank_core::Payment| {
+        lifecycle::apply(stored, fact, now, revoked_status, cancellation_id)
+    });
+    let outcome = state.store.transition(imp_uid, now, audit, decide).await?;
+    if let TransitionOutcome::Unchanged(_, lifecycle::Decision::Anomaly(anomaly)) = &outcome {
+        tracing::warn!(%imp_uid, ?anomaly, audit, "PG fact contradicts vbank's record; recorded, not applied");
+    }
+    Ok(outcome)
+}
+
+/// The fact a PG's answer to a query states.
+pub fn fact_of(pg_state: PgState, cancel_reason: &str) -> PgFact {
+    match pg_state {
+        PgState::AwaitingDeposit => PgFact::AwaitingDeposit,
+        PgState::Deposited { amount, at } => PgFact::Deposited { amount, at },
+        PgState::Cancelled { cancel_tid, at } => PgFact::Revoked {
+            cancel_tid,
+            at,
+            reason: cancel_reason.to_owned(),
+            receipt_url: String::new(),
+        },
+    }
+}

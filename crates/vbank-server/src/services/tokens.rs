@@ -1,0 +1,141 @@
+//! Access tokens (api.md A8): opaque, 160 bits, 30 minutes by default, the same token
+//! on a repeat getToken, extended by 5 minutes when asked for in its last minute.
+//!
+//! Only a hash of each token is stored. The token itself is an HMAC of a random
+//! `token_id` under a server key kept in the database, so any node can re-derive it
+//! for a repeat getToken, and a stolen database does not yield live tokens' values
+//! without that key... except that the key sits in the same database; issue 8's
+//! encryption at rest covers that.
+
+use crate::edge::{ApiError, ApiResult};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::sync::{Arc, OnceLock};
+use vbank_core::time::Clock;
+use vbank_core::UnixSeconds;
+use vbank_store::{Store, TokenRecord};
+
+/// The last stretch of a token's life in which a repeat getToken extends it.
+const EXTENSION_WINDOW: i64 = 60;
+const EXTENSION: i64 = 300;
+
+#[derive(Debug, Serialize)]
+pub struct IssuedToken {
+    pub access_token: String,
+    pub now: UnixSeconds,
+    pub expired_at: UnixSeconds,
+}
+
+pub struct TokenService {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    key: Vec<u8>,
+    ttl_seconds: i64,
+}
+
+/// Hashes an imp_secret for storage (argon2id, a fresh salt).
+pub fn hash_secret(secret: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|error| anyhow::anyhow!("cannot hash the imp_secret: {error}"))
+}
+
+fn verify_secret(secret: &str, stored_hash: &str) -> bool {
+    PasswordHash::new(stored_hash)
+        .map(|hash| Argon2::default().verify_password(secret.as_bytes(), &hash).is_ok())
+        .unwrap_or(false)
+}
+
+/// A hash to verify against when the imp_key is unknown, so that an unknown key
+/// costs as much time as a wrong secret and keys cannot be probed by timing.
+fn decoy_hash() -> &'static str {
+    static DECOY: OnceLock<String> = OnceLock::new();
+    DECOY.get_or_init(|| hash_secret("decoy").unwrap_or_default())
+}
+
+fn token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+impl TokenService {
+    pub async fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, ttl_seconds: i64) -> anyhow::Result<TokenService> {
+        let mut candidate = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut candidate);
+        let key = store.server_key("token-hmac", &candidate).await?;
+        Ok(TokenService {
+            store,
+            clock,
+            key,
+            ttl_seconds,
+        })
+    }
+
+    fn derive(&self, token_id: &[u8]) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+        mac.update(token_id);
+        // 40 hex characters, 160 bits, as i'mport's tokens.
+        hex::encode(&mac.finalize().into_bytes()[..20])
+    }
+
+    /// `POST /users/getToken`.
+    pub async fn get_token(&self, imp_key: &str, imp_secret: &str) -> ApiResult<IssuedToken> {
+        let merchant = self.store.merchant_by_imp_key(imp_key).await?;
+        let stored_hash = merchant
+            .as_ref()
+            .map_or_else(|| decoy_hash().to_owned(), |merchant| merchant.imp_secret_hash.clone());
+        let secret = imp_secret.to_owned();
+        let verified = tokio::task::spawn_blocking(move || verify_secret(&secret, &stored_hash))
+            .await
+            .map_err(ApiError::internal)?;
+        let merchant = match merchant {
+            Some(merchant) if verified => merchant,
+            _ => return Err(ApiError::Unauthorized),
+        };
+        let now = self.clock.now();
+        if let Some(live) = self.store.live_token(merchant.id, now).await? {
+            let mut expired_at = live.expires_at;
+            if expired_at - now <= EXTENSION_WINDOW {
+                expired_at += EXTENSION;
+                self.store.extend_token(&live.token_hash, expired_at).await?;
+            }
+            return Ok(IssuedToken {
+                access_token: self.derive(&live.token_id),
+                now,
+                expired_at,
+            });
+        }
+        let mut token_id = vec![0u8; 16];
+        rand::thread_rng().fill_bytes(&mut token_id);
+        let access_token = self.derive(&token_id);
+        let record = TokenRecord {
+            token_hash: token_hash(&access_token),
+            token_id,
+            merchant_id: merchant.id,
+            issued_at: now,
+            expires_at: now + self.ttl_seconds,
+        };
+        self.store.insert_token(&record).await?;
+        Ok(IssuedToken {
+            access_token,
+            now,
+            expired_at: record.expires_at,
+        })
+    }
+
+    /// The merchant a token belongs to, if it is known and unexpired.
+    pub async fn verify(&self, token: &str) -> ApiResult<Option<i64>> {
+        if token.len() > 128 {
+            return Ok(None);
+        }
+        let record = self.store.token_by_hash(&token_hash(token)).await?;
+        Ok(record
+            .filter(|record| record.expires_at > self.clock.now())
+            .map(|record| record.merchant_id))
+    }
+}

@@ -1,0 +1,350 @@
+//! Issuing (`POST /vbanks`) and revoking (`DELETE /vbanks/{imp_uid}`) virtual accounts.
+
+use crate::app::AppState;
+use crate::edge::envelope::Text;
+use crate::edge::{ApiError, ApiResult};
+use crate::services::payments::{apply_fact, fact_of};
+use vbank_core::lifecycle::{self, PgFact, RevokeRefusal, DEFAULT_REVOKE_REASON};
+use vbank_core::payment::{Buyer, VirtualAccount};
+use vbank_core::{
+    BankCode, Channel, ChannelSecrets, ImpUid, MerchantUid, Payment, PgProvider, UnixSeconds, VbankStatus, WireStatus,
+    Won,
+};
+use vbank_pg::{IssueRequest, PgError, PgRefusal, RevokeOutcome, Target};
+use vbank_store::TransitionOutcome;
+
+/// A `POST /vbanks` request, parsed.
+#[derive(Debug, Clone)]
+pub struct IssueInput {
+    pub merchant_uid: MerchantUid,
+    pub amount: Won,
+    pub bank: BankCode,
+    pub due: UnixSeconds,
+    pub holder: Option<String>,
+    pub name: Option<String>,
+    pub buyer: Buyer,
+    /// i'mport's `pg` (`{pg}` or `{pg}.{MID}`) or `channel_key`.
+    pub pg: Option<String>,
+    pub notice_urls: Vec<String>,
+    pub custom_data: Option<String>,
+    pub pg_api_key: Option<String>,
+}
+
+fn pg_failure(refusal: &PgRefusal) -> ApiError {
+    ApiError::PgFailure(Text::same(format!("[{}] {}", refusal.code, refusal.message)))
+}
+
+fn pg_unreachable(reason: &str) -> ApiError {
+    ApiError::PgFailure(Text::new(
+        format!("[NETWORK] PG에 연결할 수 없습니다: {reason}"),
+        format!("[NETWORK] The PG could not be reached: {reason}"),
+    ))
+}
+
+/// The merchant's channel that `pg` names, or the default (first) one.
+fn select_channel(channels: Vec<Channel>, pg: Option<&str>) -> ApiResult<Channel> {
+    let no_channel = |pg: &str| {
+        ApiError::bad_input(
+            "pg",
+            format!("{pg} 에 해당하는 PG 설정이 없습니다."),
+            format!("no channel of this merchant matches {pg}."),
+        )
+    };
+    let Some(pg) = pg else {
+        return channels.into_iter().next().ok_or_else(|| no_channel("(default)"));
+    };
+    let (code, mid) = match pg.split_once('.') {
+        Some((code, mid)) => (code, Some(mid)),
+        None => (pg, None),
+    };
+    let provider = PgProvider::from_pg_param(code).ok_or_else(|| {
+        ApiError::bad_input(
+            "pg",
+            format!("지원하지 않는 PG입니다: {code}"),
+            format!("PG {code} is not supported for virtual accounts."),
+        )
+    })?;
+    channels
+        .into_iter()
+        .find(|channel| channel.provider == provider && mid.is_none_or(|mid| mid == channel.mid))
+        .ok_or_else(|| no_channel(pg))
+}
+
+/// The fields i'mport requires per PG (api.md B3.1).
+fn check_required_fields(provider: PgProvider, input: &IssueInput) -> ApiResult<()> {
+    let required: &[(&'static str, bool)] = match provider {
+        PgProvider::Html5Inicis => &[
+            ("vbank_holder", input.holder.is_some()),
+            ("buyer_name", input.buyer.name.is_some()),
+            ("buyer_email", input.buyer.email.is_some()),
+        ],
+        PgProvider::Tosspayments => &[("buyer_name", input.buyer.name.is_some())],
+    };
+    match required.iter().find(|(_, present)| !present) {
+        Some((field, _)) => Err(ApiError::bad_input(
+            field,
+            format!("{provider} 가상계좌 발급에 필요한 항목입니다."),
+            format!("is required to issue a virtual account through {provider}."),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn bank_offered(provider: PgProvider, bank: BankCode) -> bool {
+    match provider {
+        PgProvider::Html5Inicis => bank.bank().inicis.is_some(),
+        PgProvider::Tosspayments => bank.bank().toss.is_some(),
+    }
+}
+
+/// `POST /vbanks`: asks the PG for an account, then records it `ready` with its webhook.
+pub async fn issue(state: &AppState, merchant_id: i64, input: IssueInput) -> ApiResult<Payment> {
+    let now = state.clock.now();
+    if input.due <= now {
+        return Err(ApiError::bad_input(
+            "vbank_due",
+            "입금기한은 현재 시각 이후여야 합니다.",
+            "must be in the future.",
+        ));
+    }
+    let channel = select_channel(state.store.channels(merchant_id).await?, input.pg.as_deref())?;
+    check_required_fields(channel.provider, &input)?;
+    if !bank_offered(channel.provider, input.bank) {
+        return Err(ApiError::bad_input(
+            "vbank_code",
+            format!("{} 에서 발급할 수 없는 은행입니다: {}", channel.provider, input.bank),
+            format!("bank {} is not offered by {}.", input.bank, channel.provider),
+        ));
+    }
+    if state
+        .store
+        .merchant_uid_is_paid(merchant_id, input.merchant_uid.as_str())
+        .await?
+    {
+        return Err(ApiError::bad_input(
+            "merchant_uid",
+            "이미 결제가 완료된 주문번호입니다.",
+            "already has a paid payment.",
+        ));
+    }
+    let connector = state.connectors.get(channel.provider);
+    let base_url = state.pg_base_url(&channel)?;
+    let target = Target {
+        channel: &channel,
+        base_url: &base_url,
+        api_key: input.pg_api_key.as_deref(),
+    };
+    if let Some(credential) = connector.missing_credential(&target) {
+        return Err(ApiError::bad_input(
+            credential,
+            "KG이니시스 가상계좌 발급에는 pg_api_key 가 필요합니다.",
+            "is required for KG INICIS (the INIAPI key), in the query string or the channel's configuration.",
+        ));
+    }
+    let imp_uid = ImpUid::generate(&mut rand::thread_rng());
+    let order_name = input.name.clone().unwrap_or_else(|| "가상계좌 결제".to_owned());
+    let request = IssueRequest {
+        imp_uid: &imp_uid,
+        merchant_uid: &input.merchant_uid,
+        amount: input.amount,
+        bank: input.bank,
+        due: input.due,
+        holder: input.holder.as_deref(),
+        order_name: &order_name,
+        buyer: &input.buyer,
+        now,
+    };
+    let issued = match connector.issue(target, &request).await {
+        Ok(issued) => issued,
+        Err(PgError::Refused(refusal)) => return Err(pg_failure(&refusal)),
+        Err(PgError::NotSent(reason)) => return Err(pg_unreachable(&reason)),
+        Err(PgError::MissingCredential(name)) => return Err(pg_unreachable(&format!("missing {name}"))),
+        Err(PgError::Unknown(reason)) => {
+            tracing::warn!(%imp_uid, %reason, "issuance outcome unknown; no account recorded");
+            return Err(ApiError::PgFailure(Text::new(
+                format!("[TIMEOUT] PG 응답 지연: 가상계좌 발급 결과를 알 수 없습니다. 다시 시도하세요. ({reason})"),
+                format!("[TIMEOUT] The PG did not answer; the issuance outcome is unknown. Try again. ({reason})"),
+            )));
+        }
+    };
+    learn_inquiry_key(state, &channel, input.pg_api_key.as_deref()).await;
+    let payment = Payment {
+        imp_uid,
+        merchant_id,
+        channel_id: channel.id,
+        merchant_uid: input.merchant_uid,
+        pg_provider: channel.provider,
+        pg_id: channel.mid.clone(),
+        pg_tid: issued.pg_tid,
+        pg_secret: issued.pg_secret,
+        sandbox: channel.sandbox,
+        name: input.name,
+        amount: input.amount,
+        cancel_amount: Won::ZERO,
+        buyer: input.buyer,
+        custom_data: input.custom_data,
+        account: VirtualAccount {
+            bank: issued.bank,
+            number: issued.account_number,
+            holder: issued.holder,
+            // i'mport reports the due the merchant asked for as vbank_date.
+            due: input.due,
+            issued_at: now,
+        },
+        status: VbankStatus::Ready,
+        started_at: now,
+        paid_at: 0,
+        failed_at: 0,
+        cancelled_at: 0,
+        updated_at: now,
+        fail_reason: None,
+        cancel_reason: None,
+        receipt_url: issued.receipt_url,
+        notice_urls: input.notice_urls,
+        cancel_history: Vec::new(),
+    };
+    state.store.insert_payment(&payment).await?;
+    Ok(payment)
+}
+
+/// Keeps a working INIAPI key a caller passed, for confirming deposit notices only.
+async fn learn_inquiry_key(state: &AppState, channel: &Channel, pg_api_key: Option<&str>) {
+    let Some(key) = pg_api_key else { return };
+    if channel.secrets.api_key.is_some() || channel.secrets.inquiry_api_key.as_deref() == Some(key) {
+        return;
+    }
+    let secrets = ChannelSecrets {
+        inquiry_api_key: Some(key.to_owned()),
+        ..channel.secrets.clone()
+    };
+    if let Err(error) = state.store.update_channel_secrets(channel.id, &secrets).await {
+        tracing::warn!(%error, channel = channel.id, "could not keep the inquiry key");
+    }
+}
+
+fn revoke_refusal(refusal: RevokeRefusal) -> ApiError {
+    match refusal {
+        RevokeRefusal::AlreadyRevoked => {
+            ApiError::Refused(Text::new("이미 말소된 가상계좌입니다.", "The virtual account was already revoked."))
+        }
+        RevokeRefusal::AlreadyPaid => ApiError::Refused(Text::new(
+            "입금이 완료된 가상계좌는 말소할 수 없습니다. 환불은 POST /payments/cancel 로 요청하세요.",
+            "The virtual account was paid and cannot be revoked; refund it with POST /payments/cancel.",
+        )),
+        RevokeRefusal::NotReady(status) => ApiError::Refused(Text::new(
+            format!("가상계좌가 입금대기(ready) 상태가 아닙니다. (현재 {})", status.as_str()),
+            format!("The virtual account is not ready (it is {}).", status.as_str()),
+        )),
+    }
+}
+
+/// `DELETE /vbanks/{imp_uid}`: the PG is asked first; the payment changes only on
+/// the PG's answer (api.md A3).
+pub async fn revoke(
+    state: &AppState,
+    merchant_id: i64,
+    imp_uid: &ImpUid,
+    pg_api_key: Option<&str>,
+    reason: Option<&str>,
+) -> ApiResult<Payment> {
+    let payment = state
+        .store
+        .payment(merchant_id, imp_uid)
+        .await?
+        .ok_or(ApiError::PaymentNotFound)?;
+    lifecycle::check_revocable(&payment).map_err(revoke_refusal)?;
+    let channel = state
+        .store
+        .channel(payment.channel_id)
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("channel {} of {imp_uid} is gone", payment.channel_id)))?;
+    let connector = state.connectors.get(channel.provider);
+    let base_url = state.pg_base_url(&channel)?;
+    let target = Target {
+        channel: &channel,
+        base_url: &base_url,
+        api_key: pg_api_key,
+    };
+    if let Some(credential) = connector.missing_credential(&target) {
+        return Err(ApiError::bad_input(
+            credential,
+            "KG이니시스 가상계좌 말소에는 pg_api_key 가 필요합니다.",
+            "is required to revoke a KG INICIS virtual account (the INIAPI key), in the query string or the channel's configuration.",
+        ));
+    }
+    let reason = reason.filter(|reason| !reason.is_empty()).unwrap_or(DEFAULT_REVOKE_REASON);
+    let now = state.clock.now();
+    let outcome = connector.revoke(target.clone(), &payment.pg_tid, reason, now).await;
+    let audit = format!("revoke via {}: {outcome:?}", channel.provider);
+    let applied = match outcome {
+        RevokeOutcome::Revoked {
+            cancel_tid,
+            at,
+            receipt_url,
+        } => {
+            let fact = PgFact::Revoked {
+                cancel_tid,
+                at,
+                reason: reason.to_owned(),
+                receipt_url,
+            };
+            apply_fact(state, imp_uid, fact, &audit).await?
+        }
+        RevokeOutcome::AlreadyCancelled => {
+            // Cancelled at the PG before (its console, or a call whose answer was lost):
+            // record it rather than fail (pg.md §5).
+            let fact = match connector.query(target, &payment.pg_tid, payment.merchant_uid.as_str(), now).await {
+                Ok(pg_state) => fact_of(pg_state, reason),
+                Err(_) => PgFact::Revoked {
+                    cancel_tid: payment.pg_tid.clone(),
+                    at: now,
+                    reason: reason.to_owned(),
+                    receipt_url: String::new(),
+                },
+            };
+            apply_fact(state, imp_uid, fact, &audit).await?
+        }
+        RevokeOutcome::AlreadyDeposited => {
+            // The buyer won the race. Record the deposit as the PG has it, then refuse.
+            match connector.query(target, &payment.pg_tid, payment.merchant_uid.as_str(), now).await {
+                Ok(pg_state) => {
+                    apply_fact(state, imp_uid, fact_of(pg_state, reason), &audit).await?;
+                }
+                Err(error) => {
+                    tracing::warn!(%imp_uid, %error, "PG says deposited but the query failed; the reconciler will record it");
+                }
+            }
+            return Err(revoke_refusal(RevokeRefusal::AlreadyPaid));
+        }
+        RevokeOutcome::Refused(refusal) => {
+            state.store.record_event(imp_uid, now, "pg_refused", &audit).await?;
+            return Err(pg_failure(&refusal));
+        }
+        RevokeOutcome::NotSent(reason) => {
+            state.store.record_event(imp_uid, now, "pg_unreachable", &audit).await?;
+            return Err(pg_unreachable(&reason));
+        }
+        RevokeOutcome::Unknown(_) => {
+            apply_fact(state, imp_uid, PgFact::RevokeOutcomeUnknown, &audit).await?;
+            return Err(ApiError::PgFailure(Text::new(
+                "PG 응답 지연: 말소 결과를 확인 중입니다",
+                "The PG did not answer in time: the revoke's outcome is being confirmed",
+            )));
+        }
+    };
+    match applied {
+        TransitionOutcome::Applied(payment) => Ok(payment),
+        TransitionOutcome::Unchanged(payment, _) => match payment.status.wire() {
+            // Recorded by another path first (the PG's cancel notification, say).
+            WireStatus::Cancelled | WireStatus::Failed if payment.paid_at == 0 => Ok(payment),
+            WireStatus::Paid | WireStatus::Cancelled | WireStatus::Failed => {
+                Err(revoke_refusal(RevokeRefusal::AlreadyPaid))
+            }
+            WireStatus::Ready => Err(ApiError::PgFailure(Text::new(
+                "PG 응답과 결제 상태가 일치하지 않습니다. 운영자에게 문의하세요.",
+                "The PG's answer contradicts the payment's record; contact the operator.",
+            ))),
+        },
+        TransitionOutcome::NotFound => Err(ApiError::PaymentNotFound),
+    }
+}
