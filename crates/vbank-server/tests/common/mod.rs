@@ -1,0 +1,242 @@
+//! The test harness: a real vbank server on loopback with a real SQLite file and the
+//! in-process sandbox PGs, driven over HTTP like any i'mport client.
+
+#![allow(dead_code)]
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tempfile::TempDir;
+use vbank_server::server::{self, RunningServer, ServeConfig};
+use vbank_server::services::merchants::add_sandbox_merchant;
+
+pub const INIAPI_KEY: &str = "ItEQKi3rY7uvDS8l";
+pub const INICIS_PG: &str = "html5_inicis.INIpayTest";
+pub const TOSS_PG: &str = "tosspayments";
+
+pub struct TestApp {
+    pub server: RunningServer,
+    pub url: String,
+    pub database_url: String,
+    pub http: reqwest::Client,
+    _dir: TempDir,
+}
+
+/// One merchant's credentials and token.
+#[derive(Clone)]
+pub struct Merchant {
+    pub imp_key: String,
+    pub imp_secret: String,
+    pub token: String,
+}
+
+/// An answer: HTTP status and the JSON body.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn code(&self) -> i64 {
+        self.body["code"].as_i64().expect("envelope code")
+    }
+    pub fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or_default()
+    }
+    pub fn response(&self) -> &Value {
+        &self.body["response"]
+    }
+    /// Asserts an error envelope: status, code, null response.
+    pub fn assert_error(&self, status: u16, code: i64) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "{:?}", self.body);
+        assert_eq!(self.code(), code, "{:?}", self.body);
+        assert!(self.body["response"].is_null(), "{:?}", self.body);
+        assert!(!self.message().is_empty(), "{:?}", self.body);
+        self
+    }
+    pub fn assert_ok(&self) -> &Value {
+        assert_eq!(self.status, StatusCode::OK, "{:?}", self.body);
+        assert_eq!(self.code(), 0, "{:?}", self.body);
+        self.response()
+    }
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+impl TestApp {
+    pub async fn start() -> TestApp {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = format!("sqlite://{}", dir.path().join("vbank.db").display());
+        let mut config = ServeConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), database_url.clone());
+        config.pg_timeout = Duration::from_secs(5);
+        configure(&mut config);
+        let server = server::start(config).await.expect("server starts");
+        TestApp {
+            url: server.url(),
+            server,
+            database_url,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    /// A new merchant with sandbox channels, and its token.
+    pub async fn merchant(&self, imp_key: &str) -> Merchant {
+        let store = vbank_store::open(&self.database_url).await.expect("store opens");
+        let imp_secret = format!("secret-of-{imp_key}");
+        add_sandbox_merchant(store.as_ref(), imp_key, imp_key, &imp_secret, None)
+            .await
+            .expect("merchant is added");
+        let token = self.get_token(imp_key, &imp_secret).await.assert_ok()["access_token"]
+            .as_str()
+            .expect("access_token")
+            .to_owned();
+        Merchant {
+            imp_key: imp_key.to_owned(),
+            imp_secret,
+            token,
+        }
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.expect("server answers");
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|value| value.to_str().unwrap().to_owned());
+        let text = response.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+        assert_eq!(
+            content_type.as_deref(),
+            Some("application/json; charset=utf-8"),
+            "every answer is i'mport's JSON"
+        );
+        Answer { status, body }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.url))
+    }
+
+    pub async fn get_token(&self, imp_key: &str, imp_secret: &str) -> Answer {
+        self.send(
+            self.request(Method::POST, "/users/getToken")
+                .json(&json!({"imp_key": imp_key, "imp_secret": imp_secret})),
+        )
+        .await
+    }
+
+    pub async fn issue(&self, merchant: &Merchant, pg: &str, body: Value) -> Answer {
+        let mut request = json!({
+            "merchant_uid": format!("order-{}", rand_suffix()),
+            "amount": 1000,
+            "vbank_code": "004",
+            "vbank_due": now() + 86_400,
+            "vbank_holder": "테스트상점",
+            "buyer_name": "홍길동",
+            "buyer_email": "buyer@example.test",
+            "pg": pg,
+        });
+        for (key, value) in body.as_object().expect("object").iter() {
+            request[key] = value.clone();
+        }
+        let path = if pg.contains("inicis") {
+            format!("/vbanks?pg_api_key={INIAPI_KEY}")
+        } else {
+            "/vbanks".to_owned()
+        };
+        self.send(self.request(Method::POST, &path).bearer_auth(&merchant.token).json(&request))
+            .await
+    }
+
+    /// Issues through `pg` and returns the payment JSON.
+    pub async fn issued(&self, merchant: &Merchant, pg: &str) -> Value {
+        self.issue(merchant, pg, json!({})).await.assert_ok().clone()
+    }
+
+    pub async fn revoke(&self, merchant: &Merchant, imp_uid: &str, query: &str) -> Answer {
+        self.send(
+            self.request(Method::DELETE, &format!("/vbanks/{imp_uid}{query}"))
+                .bearer_auth(&merchant.token),
+        )
+        .await
+    }
+
+    /// Revokes with the right INIAPI key where the PG needs one.
+    pub async fn revoke_payment(&self, merchant: &Merchant, payment: &Value) -> Answer {
+        let query = if payment["pg_provider"] == "html5_inicis" {
+            format!("?pg_api_key={INIAPI_KEY}")
+        } else {
+            String::new()
+        };
+        self.revoke(merchant, payment["imp_uid"].as_str().unwrap(), &query).await
+    }
+
+    pub async fn payment(&self, merchant: &Merchant, imp_uid: &str) -> Answer {
+        self.send(
+            self.request(Method::GET, &format!("/payments/{imp_uid}"))
+                .bearer_auth(&merchant.token),
+        )
+        .await
+    }
+
+    /// The sandbox bank's answer to a deposit into the payment's account.
+    pub async fn deposit(&self, payment: &Value) -> Value {
+        self.deposit_amount(payment, payment["amount"].as_i64().unwrap()).await
+    }
+
+    pub async fn deposit_amount(&self, payment: &Value, amount: i64) -> Value {
+        self.http
+            .post(format!("{}/sandbox/bank/deposits", self.url))
+            .json(&json!({
+                "bank_code": payment["vbank_code"],
+                "account_number": payment["vbank_num"],
+                "amount": amount,
+                "depositor_name": "홍길동",
+            }))
+            .send()
+            .await
+            .expect("bank answers")
+            .json()
+            .await
+            .expect("bank JSON")
+    }
+
+    /// What the PG simulator recorded for the payment's account.
+    pub async fn pg_state(&self, payment: &Value) -> String {
+        let account: Value = self
+            .http
+            .get(format!("{}/sandbox/accounts/{}", self.url, payment["vbank_num"].as_str().unwrap()))
+            .send()
+            .await
+            .expect("sandbox answers")
+            .json()
+            .await
+            .expect("sandbox JSON");
+        account["state"].as_str().expect("state").to_owned()
+    }
+
+    /// How many payments the merchant has, by any status.
+    pub async fn payment_count(&self, merchant: &Merchant) -> u64 {
+        let answer = self
+            .send(
+                self.request(Method::GET, "/payments/status/all")
+                    .bearer_auth(&merchant.token),
+            )
+            .await;
+        answer.assert_ok()["total"].as_u64().expect("total")
+    }
+}
+
+pub fn rand_suffix() -> String {
+    format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
+}
