@@ -1,0 +1,147 @@
+//! KG INICIS' `pg_api_key` (api.md A3): the INIAPI key, from the query or the channel.
+
+mod common;
+
+use common::{TestApp, INIAPI_KEY, INICIS_PG};
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test]
+async fn revoke_without_pg_api_key_is_400_and_never_reaches_the_pg() {
+    let app = TestApp::start().await;
+    let shop = app.merchant("shop").await;
+    let payment = app.issued(&shop, INICIS_PG).await;
+    let imp_uid = payment["imp_uid"].as_str().unwrap();
+    let answer = app.revoke(&shop, imp_uid, "").await;
+    answer.assert_error(400, 1);
+    assert!(answer.message().starts_with("pg_api_key"), "{}", answer.message());
+    assert_eq!(app.pg_state(&payment).await, "issued", "no call reached INICIS");
+    assert_eq!(app.payment(&shop, imp_uid).await.assert_ok()["status"], "ready");
+}
+
+#[tokio::test]
+async fn a_wrong_pg_api_key_comes_back_as_the_hash_data_error() {
+    let app = TestApp::start().await;
+    let shop = app.merchant("shop").await;
+    let payment = app.issued(&shop, INICIS_PG).await;
+    let imp_uid = payment["imp_uid"].as_str().unwrap();
+    let answer = app.revoke(&shop, imp_uid, "?pg_api_key=not-the-key").await;
+    answer.assert_error(200, -1);
+    assert_eq!(answer.message(), "[01] [V808]해시데이터 불일치");
+    assert_eq!(app.pg_state(&payment).await, "issued");
+    assert_eq!(app.payment(&shop, imp_uid).await.assert_ok()["status"], "ready");
+
+    let revoked = app.revoke(&shop, imp_uid, &format!("?pg_api_key={INIAPI_KEY}")).await;
+    assert_eq!(revoked.assert_ok()["status"], "cancelled");
+    assert_eq!(app.pg_state(&payment).await, "cancelled");
+}
+
+#[tokio::test]
+async fn a_channel_configured_with_the_key_revokes_without_one_in_the_query() {
+    let app = TestApp::start().await;
+    let store = vbank_store::open(&app.database_url).await.unwrap();
+    vbank_server::services::merchants::add_sandbox_merchant(
+        store.as_ref(),
+        "keyed",
+        "keyed",
+        "keyed-secret",
+        Some(INIAPI_KEY.to_owned()),
+    )
+    .await
+    .unwrap();
+    let token = app.get_token("keyed", "keyed-secret").await.assert_ok()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let issued = app
+        .send(app.request(Method::POST, "/vbanks").bearer_auth(&token).json(&json!({
+            "merchant_uid": "keyed-1", "amount": 5000, "vbank_code": "088",
+            "vbank_due": common::now() + 3600, "vbank_holder": "상점", "buyer_name": "김",
+            "buyer_email": "k@example.test", "pg": "inicis.INIpayTest",
+        })))
+        .await
+        .assert_ok()
+        .clone();
+    let revoked = app
+        .send(
+            app.request(Method::DELETE, &format!("/vbanks/{}", issued["imp_uid"].as_str().unwrap()))
+                .bearer_auth(&token),
+        )
+        .await;
+    assert_eq!(revoked.assert_ok()["status"], "cancelled");
+}
+
+#[tokio::test]
+async fn issuing_through_inicis_needs_the_key_and_its_required_fields() {
+    let app = TestApp::start().await;
+    let shop = app.merchant("shop").await;
+    let request = json!({
+        "merchant_uid": "no-key", "amount": 1000, "vbank_code": "004",
+        "vbank_due": common::now() + 3600, "vbank_holder": "상점", "buyer_name": "김",
+        "buyer_email": "k@example.test", "pg": INICIS_PG,
+    });
+    let answer = app
+        .send(app.request(Method::POST, "/vbanks").bearer_auth(&shop.token).json(&request))
+        .await;
+    answer.assert_error(400, 1);
+    assert!(answer.message().starts_with("pg_api_key"));
+
+    let mut without_email = request.clone();
+    without_email.as_object_mut().unwrap().remove("buyer_email");
+    let answer = app
+        .send(
+            app.request(Method::POST, &format!("/vbanks?pg_api_key={INIAPI_KEY}"))
+                .bearer_auth(&shop.token)
+                .json(&without_email),
+        )
+        .await;
+    answer.assert_error(400, 1);
+    assert!(answer.message().starts_with("buyer_email"), "{}", answer.message());
+
+    let wrong_key = app
+        .send(
+            app.request(Method::POST, "/vbanks?pg_api_key=wrong")
+                .bearer_auth(&shop.token)
+                .json(&request),
+        )
+        .await;
+    wrong_key.assert_error(200, -1);
+    assert_eq!(wrong_key.message(), "[01] [V808]해시데이터 불일치");
+    assert_eq!(app.payment_count(&shop).await, 0);
+}
+
+#[tokio::test]
+async fn an_inicis_deposit_is_confirmed_with_the_pg_before_it_counts() {
+    let app = TestApp::start().await;
+    let shop = app.merchant("shop").await;
+    let payment = app.issued(&shop, INICIS_PG).await;
+    let imp_uid = payment["imp_uid"].as_str().unwrap();
+    // A notice in INICIS' format that INICIS never sent: the account is not deposited there.
+    let forged = vbank_pg::form::encode(
+        [
+            ("no_tid", payment["pg_tid"].as_str().unwrap()),
+            ("no_oid", payment["merchant_uid"].as_str().unwrap()),
+            ("no_vacct", payment["vbank_num"].as_str().unwrap()),
+            ("amt_input", "1000"),
+            ("type_msg", "0200"),
+            ("dt_trans", "20250102"),
+            ("tm_trans", "101500"),
+            ("nm_input", "홍길동"),
+        ],
+        encoding_rs::EUC_KR,
+    );
+    let response = app
+        .http
+        .post(format!("{}/notifications/html5_inicis", app.url))
+        .header("content-type", "application/x-www-form-urlencoded; charset=euc-kr")
+        .body(forged)
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(response.text().await.unwrap(), "OK", "a refused notice is not acknowledged");
+    assert_eq!(app.payment(&shop, imp_uid).await.assert_ok()["status"], "ready");
+
+    // The real deposit, through the bank and the PG's own notice, counts.
+    assert_eq!(app.deposit(&payment).await["notified"], true);
+    assert_eq!(app.payment(&shop, imp_uid).await.assert_ok()["status"], "paid");
+}
