@@ -49,25 +49,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let running = server::start(config).await?;
     let url = running.url();
-    println!("vbank listening on {url}");
-    if running.sandbox.is_some() {
-        println!("sandbox PGs and bank: in-process at {url}");
-    }
     if let Some(demo) = &running.demo_merchant {
-        println!();
         println!("Created a demo merchant with sandbox channels for every PG:");
         println!("  imp_key:    {}", demo.imp_key);
         println!("  imp_secret: {}", demo.imp_secret);
         println!();
         println!("Try it:");
         println!(
-            "  curl -s -X POST {url}/users/getToken -H 'content-type: application/json' \\\n    -d '{{\"imp_key\":\"{}\",\"imp_secret\":\"{}\"}}'",
+            "  TOKEN=$(curl -s -X POST {url}/users/getToken -H 'content-type: application/json' \\\n    -d '{{\"imp_key\":\"{}\",\"imp_secret\":\"{}\"}}' | sed 's/.*\"access_token\":\"\\([0-9a-f]*\\)\".*/\\1/')",
             demo.imp_key, demo.imp_secret
         );
         println!(
             "  curl -s -X POST {url}/vbanks -H \"Authorization: Bearer $TOKEN\" -H 'content-type: application/json' \\\n    -d '{{\"merchant_uid\":\"order-1\",\"amount\":1000,\"vbank_code\":\"004\",\"vbank_due\":'$(($(date +%s)+86400))',\"buyer_name\":\"홍길동\"}}'"
         );
+        println!();
     }
+    if running.sandbox.is_some() {
+        println!("sandbox PGs and bank: in-process at {url}");
+    }
+    // Last, so that scripts can wait for this line.
+    println!("vbank listening on {url}");
     running.run_until_signal().await
 }
 

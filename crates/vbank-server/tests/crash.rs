@@ -1,0 +1,123 @@
+//! A revoke acknowledged to the client survives the server being killed (SIGKILL)
+//! right after: the commit is durable before the answer leaves (WAL, synchronous=FULL).
+
+mod common;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+struct Process {
+    child: Child,
+    url: String,
+    credentials: Option<(String, String)>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts the real `vbank serve` binary and waits until it listens.
+async fn serve(database_url: &str) -> Process {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vbank"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--database-url", database_url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("vbank starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut imp_key, mut credentials, mut listening) = (None, None, false);
+    let read = async {
+        // The demo merchant's lines come first; "vbank listening on" is the last line.
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(key) = line.trim().strip_prefix("imp_key:") {
+                imp_key = Some(key.trim().to_owned());
+            }
+            if let Some(secret) = line.trim().strip_prefix("imp_secret:") {
+                credentials = Some((imp_key.clone().unwrap(), secret.trim().to_owned()));
+            }
+            if line.starts_with("vbank listening on") {
+                listening = true;
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), read).await.expect("vbank prints its address");
+    assert!(listening, "vbank did not say it listens");
+    Process {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        credentials,
+    }
+}
+
+async fn call(http: &reqwest::Client, request: reqwest::RequestBuilder) -> Value {
+    let _ = http;
+    request.send().await.expect("answer").json().await.expect("JSON")
+}
+
+#[tokio::test]
+async fn an_acknowledged_revoke_survives_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}", dir.path().join("vbank.db").display());
+    let http = reqwest::Client::new();
+
+    let mut first = serve(&database_url).await;
+    let (imp_key, imp_secret) = first.credentials.clone().expect("a demo merchant on the first start");
+    let credentials = json!({"imp_key": imp_key, "imp_secret": imp_secret});
+    let token = call(&http, http.post(format!("{}/users/getToken", first.url)).json(&credentials)).await["response"]
+        ["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut revoked = Vec::new();
+    for index in 0..5 {
+        let issued = call(
+            &http,
+            http.post(format!("{}/vbanks", first.url)).bearer_auth(&token).json(&json!({
+                "merchant_uid": format!("crash-{index}"), "amount": 1000, "vbank_code": "004",
+                "vbank_due": common::now() + 3600, "buyer_name": "홍길동", "pg": "tosspayments",
+            })),
+        )
+        .await;
+        let imp_uid = issued["response"]["imp_uid"].as_str().expect("issued").to_owned();
+        let answer = call(
+            &http,
+            http.request(Method::DELETE, format!("{}/vbanks/{imp_uid}", first.url)).bearer_auth(&token),
+        )
+        .await;
+        assert_eq!(answer["response"]["status"], "cancelled", "{answer}");
+        revoked.push(imp_uid);
+    }
+    // SIGKILL right after the last acknowledgement: no shutdown, no flush.
+    first.child.kill().await.unwrap();
+
+    let second = serve(&database_url).await;
+    assert!(second.credentials.is_none(), "the merchant survived; no new demo merchant");
+    let token = call(&http, http.post(format!("{}/users/getToken", second.url)).json(&credentials)).await["response"]
+        ["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for imp_uid in &revoked {
+        let payment = call(&http, http.get(format!("{}/payments/{imp_uid}", second.url)).bearer_auth(&token)).await;
+        assert_eq!(payment["response"]["status"], "cancelled", "{imp_uid}: {payment}");
+        assert_eq!(payment["response"]["cancel_history"].as_array().unwrap().len(), 1);
+    }
+    // Each state change kept its outbox event for the merchant's webhook.
+    let store = vbank_store::open(&database_url).await.unwrap();
+    for imp_uid in &revoked {
+        let events = store
+            .outbox_events(&vbank_core::ImpUid::parse(imp_uid).unwrap())
+            .await
+            .unwrap();
+        let statuses: Vec<&str> = events.iter().map(|(status, _)| status.as_str()).collect();
+        assert_eq!(statuses, ["ready", "cancelled"], "{imp_uid}");
+        assert!(events[1].1.is_some(), "the cancel event carries its cancellation_id");
+    }
+}
