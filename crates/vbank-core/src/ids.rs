@@ -18,8 +18,7 @@ impl ImpUid {
     /// Accepts only the exact `imp_` + 12 digits form.
     pub fn parse(text: &str) -> Option<ImpUid> {
         let digits = text.strip_prefix("imp_")?;
-        (digits.len() == 12 && digits.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| ImpUid(text.to_owned()))
+        (digits.len() == 12 && digits.bytes().all(|b| b.is_ascii_digit())).then(|| ImpUid(text.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -114,7 +113,14 @@ mod tests {
 
     #[test]
     fn imp_uid_parse_refuses_other_shapes() {
-        for bad in ["", "imp_", "imp_12345678901", "imp_1234567890123", "imp_12345678901a", "xmp_123456789012"] {
+        for bad in [
+            "",
+            "imp_",
+            "imp_12345678901",
+            "imp_1234567890123",
+            "imp_12345678901a",
+            "xmp_123456789012",
+        ] {
             assert_eq!(ImpUid::parse(bad), None, "{bad}");
         }
     }

@@ -46,9 +46,7 @@ pub fn check_revocable(payment: &Payment) -> Result<(), RevokeRefusal> {
     match payment.status {
         VbankStatus::Ready | VbankStatus::RevokeInDoubt => Ok(()),
         VbankStatus::Paid => Err(RevokeRefusal::AlreadyPaid),
-        VbankStatus::Cancelled | VbankStatus::Failed if was_revoked(payment) => {
-            Err(RevokeRefusal::AlreadyRevoked)
-        }
+        VbankStatus::Cancelled | VbankStatus::Failed if was_revoked(payment) => Err(RevokeRefusal::AlreadyRevoked),
         VbankStatus::Cancelled => Err(RevokeRefusal::NotReady(WireStatus::Cancelled)),
         VbankStatus::Failed => Err(RevokeRefusal::NotReady(WireStatus::Failed)),
     }
@@ -56,8 +54,7 @@ pub fn check_revocable(payment: &Payment) -> Result<(), RevokeRefusal> {
 
 fn was_revoked(payment: &Payment) -> bool {
     payment.paid_at == 0
-        && (payment.status == VbankStatus::Cancelled
-            || payment.fail_reason.as_deref() == Some(REVOKE_FAIL_REASON))
+        && (payment.status == VbankStatus::Cancelled || payment.fail_reason.as_deref() == Some(REVOKE_FAIL_REASON))
 }
 
 /// What the PG said about an account, from a call's answer, a query or a notification.
@@ -213,20 +210,17 @@ pub fn apply(
         PgFact::AwaitingDeposit => match from {
             VbankStatus::RevokeInDoubt => internal_move(payment, VbankStatus::Ready, now),
             VbankStatus::Ready => Decision::AlreadyRecorded,
-            VbankStatus::Paid | VbankStatus::Cancelled | VbankStatus::Failed => {
-                Decision::Anomaly(Anomaly::Conflict {
-                    recorded: from,
-                    reported: "awaiting deposit",
-                })
-            }
+            VbankStatus::Paid | VbankStatus::Cancelled | VbankStatus::Failed => Decision::Anomaly(Anomaly::Conflict {
+                recorded: from,
+                reported: "awaiting deposit",
+            }),
         },
         PgFact::RevokeOutcomeUnknown => match from {
             VbankStatus::Ready => internal_move(payment, VbankStatus::RevokeInDoubt, now),
             // Already in doubt, or the PG's answer arrived by another path first.
-            VbankStatus::RevokeInDoubt
-            | VbankStatus::Paid
-            | VbankStatus::Cancelled
-            | VbankStatus::Failed => Decision::AlreadyRecorded,
+            VbankStatus::RevokeInDoubt | VbankStatus::Paid | VbankStatus::Cancelled | VbankStatus::Failed => {
+                Decision::AlreadyRecorded
+            }
         },
     }
 }
@@ -309,7 +303,13 @@ mod tests {
 
     #[test]
     fn revoke_cancels_with_one_history_entry_and_full_cancel_amount() {
-        let t = applied(apply(&ready_payment(), revoked_fact(), 501, RevokedStatus::Cancelled, cid()));
+        let t = applied(apply(
+            &ready_payment(),
+            revoked_fact(),
+            501,
+            RevokedStatus::Cancelled,
+            cid(),
+        ));
         assert_eq!(t.from, VbankStatus::Ready);
         assert_eq!(t.payment.status, VbankStatus::Cancelled);
         assert_eq!(t.payment.cancelled_at, 500);
@@ -320,7 +320,13 @@ mod tests {
 
     #[test]
     fn revoke_can_be_recorded_as_failed() {
-        let t = applied(apply(&ready_payment(), revoked_fact(), 501, RevokedStatus::Failed, cid()));
+        let t = applied(apply(
+            &ready_payment(),
+            revoked_fact(),
+            501,
+            RevokedStatus::Failed,
+            cid(),
+        ));
         assert_eq!(t.payment.status, VbankStatus::Failed);
         assert_eq!(t.payment.failed_at, 500);
         assert_eq!(t.payment.fail_reason.as_deref(), Some(REVOKE_FAIL_REASON));
@@ -331,7 +337,10 @@ mod tests {
     fn a_paid_account_is_never_cancelled_by_a_revoke_fact() {
         let paid = applied(apply(
             &ready_payment(),
-            PgFact::Deposited { amount: Won::new(1000).unwrap(), at: 300 },
+            PgFact::Deposited {
+                amount: Won::new(1000).unwrap(),
+                at: 300,
+            },
             300,
             RevokedStatus::Cancelled,
             cid(),
@@ -347,12 +356,21 @@ mod tests {
 
     #[test]
     fn a_cancelled_account_is_never_paid_by_a_deposit_fact() {
-        let cancelled =
-            applied(apply(&ready_payment(), revoked_fact(), 501, RevokedStatus::Cancelled, cid())).payment;
+        let cancelled = applied(apply(
+            &ready_payment(),
+            revoked_fact(),
+            501,
+            RevokedStatus::Cancelled,
+            cid(),
+        ))
+        .payment;
         assert!(matches!(
             apply(
                 &cancelled,
-                PgFact::Deposited { amount: Won::new(1000).unwrap(), at: 600 },
+                PgFact::Deposited {
+                    amount: Won::new(1000).unwrap(),
+                    at: 600
+                },
                 600,
                 RevokedStatus::Cancelled,
                 cid()
@@ -364,8 +382,14 @@ mod tests {
 
     #[test]
     fn duplicates_are_already_recorded() {
-        let cancelled =
-            applied(apply(&ready_payment(), revoked_fact(), 501, RevokedStatus::Cancelled, cid())).payment;
+        let cancelled = applied(apply(
+            &ready_payment(),
+            revoked_fact(),
+            501,
+            RevokedStatus::Cancelled,
+            cid(),
+        ))
+        .payment;
         assert_eq!(
             apply(&cancelled, revoked_fact(), 502, RevokedStatus::Cancelled, cid()),
             Decision::AlreadyRecorded
@@ -377,7 +401,10 @@ mod tests {
         assert!(matches!(
             apply(
                 &ready_payment(),
-                PgFact::Deposited { amount: Won::new(999).unwrap(), at: 300 },
+                PgFact::Deposited {
+                    amount: Won::new(999).unwrap(),
+                    at: 300
+                },
                 300,
                 RevokedStatus::Cancelled,
                 cid()
@@ -397,7 +424,13 @@ mod tests {
         ));
         assert_eq!(doubt.event, None);
         assert_eq!(doubt.payment.status.wire(), WireStatus::Ready);
-        let back = applied(apply(&doubt.payment, PgFact::AwaitingDeposit, 300, RevokedStatus::Cancelled, cid()));
+        let back = applied(apply(
+            &doubt.payment,
+            PgFact::AwaitingDeposit,
+            300,
+            RevokedStatus::Cancelled,
+            cid(),
+        ));
         assert_eq!(back.payment.status, VbankStatus::Ready);
         assert_eq!(back.event, None);
         assert_eq!(check_revocable(&doubt.payment), Ok(()));

@@ -80,9 +80,14 @@ impl WireStatus {
     }
 
     pub fn parse(text: &str) -> Option<WireStatus> {
-        [WireStatus::Ready, WireStatus::Paid, WireStatus::Cancelled, WireStatus::Failed]
-            .into_iter()
-            .find(|status| status.as_str() == text)
+        [
+            WireStatus::Ready,
+            WireStatus::Paid,
+            WireStatus::Cancelled,
+            WireStatus::Failed,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
     }
 
     /// The internal statuses shown as this wire status.

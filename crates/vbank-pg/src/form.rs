@@ -47,7 +47,11 @@ pub fn encode<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>, encoding:
         .map(|(key, value)| {
             let key = encoding.encode(key).0;
             let value = encoding.encode(value).0;
-            format!("{}={}", percent_encode(&key, FORM_SAFE), percent_encode(&value, FORM_SAFE))
+            format!(
+                "{}={}",
+                percent_encode(&key, FORM_SAFE),
+                percent_encode(&value, FORM_SAFE)
+            )
         })
         .collect::<Vec<_>>()
         .join("&")
@@ -55,7 +59,10 @@ pub fn encode<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>, encoding:
 
 /// The value of a field, if present.
 pub fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+    pairs
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.as_str())
 }
 
 #[cfg(test)]
@@ -65,8 +72,14 @@ mod tests {
     #[test]
     fn euc_kr_round_trip_matches_the_inicis_sample_bytes() {
         // pg-samples.md 1.6: nm_input=홍길동 in EUC-KR.
-        let body = encode([("nm_input", "홍길동"), ("nm_inputbank", "국민은행")], encoding_rs::EUC_KR);
-        assert_eq!(body, "nm_input=%C8%AB%B1%E6%B5%BF&nm_inputbank=%B1%B9%B9%CE%C0%BA%C7%E0");
+        let body = encode(
+            [("nm_input", "홍길동"), ("nm_inputbank", "국민은행")],
+            encoding_rs::EUC_KR,
+        );
+        assert_eq!(
+            body,
+            "nm_input=%C8%AB%B1%E6%B5%BF&nm_inputbank=%B1%B9%B9%CE%C0%BA%C7%E0"
+        );
         let pairs = parse(body.as_bytes(), encoding_rs::EUC_KR);
         assert_eq!(field(&pairs, "nm_input"), Some("홍길동"));
         assert_eq!(field(&pairs, "nm_inputbank"), Some("국민은행"));
@@ -74,8 +87,14 @@ mod tests {
 
     #[test]
     fn charset_comes_from_the_content_type() {
-        assert_eq!(charset_of(Some("application/x-www-form-urlencoded; charset=euc-kr")), encoding_rs::EUC_KR);
-        assert_eq!(charset_of(Some("application/x-www-form-urlencoded")), encoding_rs::UTF_8);
+        assert_eq!(
+            charset_of(Some("application/x-www-form-urlencoded; charset=euc-kr")),
+            encoding_rs::EUC_KR
+        );
+        assert_eq!(
+            charset_of(Some("application/x-www-form-urlencoded")),
+            encoding_rs::UTF_8
+        );
         assert_eq!(charset_of(None), encoding_rs::UTF_8);
     }
 

@@ -89,7 +89,10 @@ fn toss_issue_response_sample_3_2_parses() {
     assert_eq!(payment.status, toss_wire::PaymentStatus::WaitingForDeposit);
     assert_eq!(payment.secret.as_deref(), Some("ps_FAKEsecret0000000000000000"));
     let account = payment.virtual_account.unwrap();
-    assert_eq!(BankCode::from_toss(account.bank_code.as_deref().unwrap()), BankCode::from_kftc("020"));
+    assert_eq!(
+        BankCode::from_toss(account.bank_code.as_deref().unwrap()),
+        BankCode::from_kftc("020")
+    );
     assert_eq!(toss::parse_time(&account.due_date), Some(1_736_305_200));
 }
 
@@ -117,7 +120,13 @@ fn toss_deposit_callback_sample_3_6_parses_and_authenticates_by_secret() {
     let notice = connector.parse_notice(Some("application/json"), body).unwrap();
     assert_eq!(notice.reference, NoticeReference::OrderId("FAKE-ORDER-0001".into()));
     // A zone-less createdAt is KST: 2025-01-02 10:15:00 KST.
-    assert_eq!(notice.event, NoticeEvent::Deposited { amount: None, at: 1_735_780_500 });
+    assert_eq!(
+        notice.event,
+        NoticeEvent::Deposited {
+            amount: None,
+            at: 1_735_780_500
+        }
+    );
     assert_eq!(
         connector.authenticate(&notice, Some("ps_FAKEsecret0000000000000000")),
         Authenticity::Verified

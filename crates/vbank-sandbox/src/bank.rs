@@ -35,7 +35,10 @@ pub async fn deposit(
         Err(rejection) => return (StatusCode::BAD_REQUEST, refused(rejection.body_text())),
     };
     let Some(bank) = BankCode::from_kftc(&request.bank_code) else {
-        return (StatusCode::OK, refused(format!("unknown bank_code {}", request.bank_code)));
+        return (
+            StatusCode::OK,
+            refused(format!("unknown bank_code {}", request.bank_code)),
+        );
     };
     let Ok(amount) = Won::new(request.amount) else {
         return (StatusCode::OK, refused("amount must be a positive number of won"));

@@ -30,13 +30,18 @@ fn failure(code: &str, message: impl Into<String>) -> (String, String) {
 }
 
 /// Checks the MID and `hashData` over `parts`; returns the MID on success.
-fn verify<'a>(fields: &'a Fields, parts: impl Fn(&str) -> String) -> Result<&'a str, (String, String)> {
+fn verify(fields: &Fields, parts: impl Fn(&str) -> String) -> Result<&str, (String, String)> {
     let mid = get(fields, "mid");
     let key = INICIS_TEST_KEYS
         .iter()
         .find(|(test_mid, _)| *test_mid == mid)
         .map(|(_, key)| *key)
-        .ok_or_else(|| failure(wire::RESULT_BAD_REQUEST, format!("등록되지 않은 상점아이디입니다. ({mid})")))?;
+        .ok_or_else(|| {
+            failure(
+                wire::RESULT_BAD_REQUEST,
+                format!("등록되지 않은 상점아이디입니다. ({mid})"),
+            )
+        })?;
     if parts(key) != get(fields, "hashData") {
         return Err(failure(wire::RESULT_HASH_MISMATCH, wire::MESSAGE_HASH_MISMATCH));
     }
@@ -58,11 +63,13 @@ pub async fn formpay(
     body: Bytes,
 ) -> Json<wire::IssueResponse> {
     let fields = fields(&headers, &body);
-    Json(issue(&sandbox, &fields).unwrap_or_else(|(code, message)| wire::IssueResponse {
-        result_code: code,
-        result_msg: message,
-        ..Default::default()
-    }))
+    Json(
+        issue(&sandbox, &fields).unwrap_or_else(|(code, message)| wire::IssueResponse {
+            result_code: code,
+            result_msg: message,
+            ..Default::default()
+        }),
+    )
 }
 
 fn issue(sandbox: &Sandbox, fields: &Fields) -> Result<wire::IssueResponse, (String, String)> {
@@ -144,11 +151,13 @@ pub async fn refund(
     body: Bytes,
 ) -> Json<wire::RefundResponse> {
     let fields = fields(&headers, &body);
-    Json(revoke(&sandbox, &fields).unwrap_or_else(|(code, message)| wire::RefundResponse {
-        result_code: code,
-        result_msg: message,
-        ..Default::default()
-    }))
+    Json(
+        revoke(&sandbox, &fields).unwrap_or_else(|(code, message)| wire::RefundResponse {
+            result_code: code,
+            result_msg: message,
+            ..Default::default()
+        }),
+    )
 }
 
 fn revoke(sandbox: &Sandbox, fields: &Fields) -> Result<wire::RefundResponse, (String, String)> {
@@ -193,11 +202,13 @@ pub async fn extra(
     body: Bytes,
 ) -> Json<wire::InquiryResponse> {
     let fields = fields(&headers, &body);
-    Json(inquire(&sandbox, &fields).unwrap_or_else(|(code, message)| wire::InquiryResponse {
-        result_code: code,
-        result_msg: message,
-        ..Default::default()
-    }))
+    Json(
+        inquire(&sandbox, &fields).unwrap_or_else(|(code, message)| wire::InquiryResponse {
+            result_code: code,
+            result_msg: message,
+            ..Default::default()
+        }),
+    )
 }
 
 fn inquire(sandbox: &Sandbox, fields: &Fields) -> Result<wire::InquiryResponse, (String, String)> {
@@ -205,7 +216,12 @@ fn inquire(sandbox: &Sandbox, fields: &Fields) -> Result<wire::InquiryResponse, 
         return Err(failure(wire::RESULT_BAD_REQUEST, "type/paymethod 오류"));
     }
     let mid = verify(fields, |key| {
-        wire::inquiry_hash(key, get(fields, "timestamp"), get(fields, "clientIp"), get(fields, "mid"))
+        wire::inquiry_hash(
+            key,
+            get(fields, "timestamp"),
+            get(fields, "clientIp"),
+            get(fields, "mid"),
+        )
     })?;
     let tid = require(fields, "originalTid")?;
     let account = sandbox

@@ -8,8 +8,15 @@ use vbank_core::{BankCode, PgProvider, UnixSeconds, Won};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountState {
     Issued,
-    Deposited { at: UnixSeconds, depositor: String },
-    Cancelled { at: UnixSeconds, cancel_tid: String, reason: String },
+    Deposited {
+        at: UnixSeconds,
+        depositor: String,
+    },
+    Cancelled {
+        at: UnixSeconds,
+        cancel_tid: String,
+        reason: String,
+    },
 }
 
 impl AccountState {
@@ -110,13 +117,7 @@ impl Ledger {
         self.tid_by_number.get(number).and_then(|tid| self.by_tid.get(tid))
     }
 
-    pub fn revoke(
-        &mut self,
-        owner: &str,
-        tid: &str,
-        reason: &str,
-        now: UnixSeconds,
-    ) -> Result<Account, RevokeRefusal> {
+    pub fn revoke(&mut self, owner: &str, tid: &str, reason: &str, now: UnixSeconds) -> Result<Account, RevokeRefusal> {
         let account = self
             .by_tid
             .get_mut(tid)

@@ -74,7 +74,10 @@ impl Sandbox {
     }
 
     fn notify_url(&self) -> String {
-        self.notify_url.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        self.notify_url
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// Runs `change` on the ledger. The lock is never held across an await, so every

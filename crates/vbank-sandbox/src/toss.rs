@@ -31,29 +31,28 @@ fn failure(status: StatusCode, code: &str, message: &str) -> Response {
         .into_response()
 }
 
+fn unauthorized() -> Response {
+    failure(
+        StatusCode::UNAUTHORIZED,
+        wire::UNAUTHORIZED_KEY,
+        "인증되지 않은 시크릿 키 혹은 클라이언트 키 입니다.",
+    )
+}
+
 /// The secret key of the caller. Test keys (`test_sk_...`) are all accepted; each
 /// key sees only its own payments, as each Toss merchant does.
-fn secret_key(headers: &HeaderMap) -> Result<String, Response> {
-    let unauthorized = || {
-        failure(
-            StatusCode::UNAUTHORIZED,
-            wire::UNAUTHORIZED_KEY,
-            "인증되지 않은 시크릿 키 혹은 클라이언트 키 입니다.",
-        )
-    };
+fn secret_key(headers: &HeaderMap) -> Option<String> {
     let encoded = headers
         .get("authorization")
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Basic "))
-        .ok_or_else(unauthorized)?;
+        .and_then(|value| value.strip_prefix("Basic "))?;
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded)
         .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(unauthorized)?;
+        .and_then(|bytes| String::from_utf8(bytes).ok())?;
     match decoded.strip_suffix(':') {
-        Some(key) if key.starts_with("test_sk_") && key.len() > "test_sk_".len() => Ok(key.to_owned()),
-        _ => Err(unauthorized()),
+        Some(key) if key.starts_with("test_sk_") && key.len() > "test_sk_".len() => Some(key.to_owned()),
+        _ => None,
     }
 }
 
@@ -113,9 +112,8 @@ fn valid_order_id(order_id: &str) -> bool {
 }
 
 pub async fn issue(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, body: Bytes) -> Response {
-    let key = match secret_key(&headers) {
-        Ok(key) => key,
-        Err(response) => return response,
+    let Some(key) = secret_key(&headers) else {
+        return unauthorized();
     };
     let request: wire::IssueRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
@@ -177,7 +175,11 @@ pub async fn issue(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, body
     });
     match issued {
         Some(account) => Json(payment_of(&account)).into_response(),
-        None => failure(StatusCode::BAD_REQUEST, wire::DUPLICATED_ORDER_ID, "이미 승인 및 취소가 진행된 중복된 주문번호 입니다."),
+        None => failure(
+            StatusCode::BAD_REQUEST,
+            wire::DUPLICATED_ORDER_ID,
+            "이미 승인 및 취소가 진행된 중복된 주문번호 입니다.",
+        ),
     }
 }
 
@@ -186,13 +188,16 @@ pub async fn get_payment(
     headers: HeaderMap,
     Path(payment_key): Path<String>,
 ) -> Response {
-    let key = match secret_key(&headers) {
-        Ok(key) => key,
-        Err(response) => return response,
+    let Some(key) = secret_key(&headers) else {
+        return unauthorized();
     };
     match sandbox.ledger(|ledger| ledger.get(&key, &payment_key).cloned()) {
         Some(account) => Json(payment_of(&account)).into_response(),
-        None => failure(StatusCode::NOT_FOUND, wire::NOT_FOUND_PAYMENT, "존재하지 않는 결제 정보 입니다."),
+        None => failure(
+            StatusCode::NOT_FOUND,
+            wire::NOT_FOUND_PAYMENT,
+            "존재하지 않는 결제 정보 입니다.",
+        ),
     }
 }
 
@@ -202,9 +207,8 @@ pub async fn cancel(
     Path(payment_key): Path<String>,
     body: Bytes,
 ) -> Response {
-    let key = match secret_key(&headers) {
-        Ok(key) => key,
-        Err(response) => return response,
+    let Some(key) = secret_key(&headers) else {
+        return unauthorized();
     };
     let request: wire::CancelRequest = match serde_json::from_slice(&body) {
         Ok(request) => request,
@@ -222,9 +226,11 @@ pub async fn cancel(
             }
             Json(payment_of(&account)).into_response()
         }
-        Err(RevokeRefusal::NotFound) => {
-            failure(StatusCode::NOT_FOUND, wire::NOT_FOUND_PAYMENT, "존재하지 않는 결제 정보 입니다.")
-        }
+        Err(RevokeRefusal::NotFound) => failure(
+            StatusCode::NOT_FOUND,
+            wire::NOT_FOUND_PAYMENT,
+            "존재하지 않는 결제 정보 입니다.",
+        ),
         Err(RevokeRefusal::AlreadyCancelled) => failure(
             StatusCode::BAD_REQUEST,
             wire::ALREADY_CANCELED_PAYMENT,

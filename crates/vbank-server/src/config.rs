@@ -5,7 +5,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "vbank", version, about = "A self-hostable, i'mport-compatible virtual-account payment server")]
+#[command(
+    name = "vbank",
+    version,
+    about = "A self-hostable, i'mport-compatible virtual-account payment server"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

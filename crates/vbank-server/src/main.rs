@@ -75,7 +75,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 async fn sandbox(args: SandboxArgs) -> anyhow::Result<()> {
     let sandbox = Sandbox::new(SandboxConfig::new(args.notify_url.clone()));
     let listener = tokio::net::TcpListener::bind(args.addr).await.map_err(|error| {
-        anyhow::anyhow!("cannot listen on {}: {error}; is another sandbox running there? Try --addr", args.addr)
+        anyhow::anyhow!(
+            "cannot listen on {}: {error}; is another sandbox running there? Try --addr",
+            args.addr
+        )
     })?;
     println!("vbank sandbox listening on http://{}", listener.local_addr()?);
     println!("deposit notifications go to {}/notifications/{{pg}}", args.notify_url);
@@ -90,9 +93,18 @@ async fn sandbox(args: SandboxArgs) -> anyhow::Result<()> {
 async fn merchant_add(args: MerchantAddArgs) -> anyhow::Result<()> {
     let store = vbank_store::open(&args.database_url).await?;
     let name = args.name.unwrap_or_else(|| args.imp_key.clone());
-    let (merchant, channels) =
-        add_sandbox_merchant(store.as_ref(), &name, &args.imp_key, &args.imp_secret, args.inicis_api_key).await?;
-    println!("Added merchant {} (imp_key {}) with sandbox channels:", merchant.name, merchant.imp_key);
+    let (merchant, channels) = add_sandbox_merchant(
+        store.as_ref(),
+        &name,
+        &args.imp_key,
+        &args.imp_secret,
+        args.inicis_api_key,
+    )
+    .await?;
+    println!(
+        "Added merchant {} (imp_key {}) with sandbox channels:",
+        merchant.name, merchant.imp_key
+    );
     for channel in channels {
         println!("  pg={}.{}", channel.provider.code(), channel.mid);
     }

@@ -120,14 +120,20 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
     let store = vbank_store::open(&config.database_url)
         .await
         .with_context(|| format!("cannot open the database {}", config.database_url))?;
-    let listener = TcpListener::bind(config.addr)
-        .await
-        .with_context(|| format!("cannot listen on {}; is another server running there? Try --addr", config.addr))?;
+    let listener = TcpListener::bind(config.addr).await.with_context(|| {
+        format!(
+            "cannot listen on {}; is another server running there? Try --addr",
+            config.addr
+        )
+    })?;
     let addr = listener.local_addr()?;
     let own_url = format!("http://{addr}");
 
     let (sandbox, sandbox_url) = match &config.sandbox {
-        SandboxMode::InProcess => (Some(Sandbox::new(SandboxConfig::new(own_url.clone()))), Some(own_url.clone())),
+        SandboxMode::InProcess => (
+            Some(Sandbox::new(SandboxConfig::new(own_url.clone()))),
+            Some(own_url.clone()),
+        ),
         SandboxMode::External(url) => (None, Some(url.clone())),
         SandboxMode::Off => (None, None),
     };

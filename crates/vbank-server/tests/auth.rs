@@ -38,7 +38,10 @@ async fn get_token_refuses_wrong_credentials_with_401() {
     assert_eq!(wrong_secret.message(), "Unauthorized");
     app.get_token("nobody", "wrong").await.assert_error(401, -1);
     let missing = app
-        .send(app.request(Method::POST, "/users/getToken").json(&serde_json::json!({"imp_key": "shop"})))
+        .send(
+            app.request(Method::POST, "/users/getToken")
+                .json(&serde_json::json!({"imp_key": "shop"})),
+        )
         .await;
     missing.assert_error(400, 1);
     assert!(missing.message().starts_with("imp_secret"));
@@ -51,9 +54,12 @@ async fn all_three_token_header_forms_work() {
     let payment = app.issued(&shop, TOSS_PG).await;
     let path = format!("/payments/{}", payment["imp_uid"].as_str().unwrap());
     for request in [
-        app.request(Method::GET, &path).header("Authorization", format!("Bearer {}", shop.token)),
-        app.request(Method::GET, &path).header("Authorization", shop.token.clone()),
-        app.request(Method::GET, &path).header("X-ImpTokenHeader", shop.token.clone()),
+        app.request(Method::GET, &path)
+            .header("Authorization", format!("Bearer {}", shop.token)),
+        app.request(Method::GET, &path)
+            .header("Authorization", shop.token.clone()),
+        app.request(Method::GET, &path)
+            .header("X-ImpTokenHeader", shop.token.clone()),
     ] {
         app.send(request).await.assert_ok();
     }
@@ -71,9 +77,12 @@ async fn missing_and_unknown_tokens_get_401() {
     app.send(app.request(Method::GET, &path).bearer_auth("0".repeat(40)))
         .await
         .assert_error(401, -1);
-    app.send(app.request(Method::DELETE, &format!("/vbanks/{}", payment["imp_uid"].as_str().unwrap())))
-        .await
-        .assert_error(401, -1);
+    app.send(app.request(
+        Method::DELETE,
+        &format!("/vbanks/{}", payment["imp_uid"].as_str().unwrap()),
+    ))
+    .await
+    .assert_error(401, -1);
     app.send(app.request(Method::POST, "/vbanks").json(&serde_json::json!({})))
         .await
         .assert_error(401, -1);
@@ -118,7 +127,10 @@ async fn another_merchants_payment_is_answered_as_unknown() {
     unknown.assert_error(404, -1);
     let foreign = app.payment(&rival, imp_uid).await;
     foreign.assert_error(404, -1);
-    assert_eq!(foreign.body, unknown.body, "another merchant's payment looks exactly unknown");
+    assert_eq!(
+        foreign.body, unknown.body,
+        "another merchant's payment looks exactly unknown"
+    );
     assert_eq!(foreign.message(), "존재하지 않는 결제정보입니다.");
 
     let revoke = app.revoke(&rival, imp_uid, "").await;

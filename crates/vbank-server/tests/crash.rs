@@ -17,14 +17,24 @@ struct Process {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Starts the real `vbank serve` binary and waits until it listens.
 async fn serve(database_url: &str) -> Process {
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_vbank"))
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--database-url", database_url])
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            database_url,
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -47,7 +57,9 @@ async fn serve(database_url: &str) -> Process {
             }
         }
     };
-    tokio::time::timeout(Duration::from_secs(60), read).await.expect("vbank prints its address");
+    tokio::time::timeout(Duration::from_secs(60), read)
+        .await
+        .expect("vbank prints its address");
     assert!(listening, "vbank did not say it listens");
     Process {
         child,
@@ -70,8 +82,11 @@ async fn an_acknowledged_revoke_survives_sigkill() {
     let mut first = serve(&database_url).await;
     let (imp_key, imp_secret) = first.credentials.clone().expect("a demo merchant on the first start");
     let credentials = json!({"imp_key": imp_key, "imp_secret": imp_secret});
-    let token = call(&http, http.post(format!("{}/users/getToken", first.url)).json(&credentials)).await["response"]
-        ["access_token"]
+    let token = call(
+        &http,
+        http.post(format!("{}/users/getToken", first.url)).json(&credentials),
+    )
+    .await["response"]["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -79,16 +94,19 @@ async fn an_acknowledged_revoke_survives_sigkill() {
     for index in 0..5 {
         let issued = call(
             &http,
-            http.post(format!("{}/vbanks", first.url)).bearer_auth(&token).json(&json!({
-                "merchant_uid": format!("crash-{index}"), "amount": 1000, "vbank_code": "004",
-                "vbank_due": common::now() + 3600, "buyer_name": "홍길동", "pg": "tosspayments",
-            })),
+            http.post(format!("{}/vbanks", first.url))
+                .bearer_auth(&token)
+                .json(&json!({
+                    "merchant_uid": format!("crash-{index}"), "amount": 1000, "vbank_code": "004",
+                    "vbank_due": common::now() + 3600, "buyer_name": "홍길동", "pg": "tosspayments",
+                })),
         )
         .await;
         let imp_uid = issued["response"]["imp_uid"].as_str().expect("issued").to_owned();
         let answer = call(
             &http,
-            http.request(Method::DELETE, format!("{}/vbanks/{imp_uid}", first.url)).bearer_auth(&token),
+            http.request(Method::DELETE, format!("{}/vbanks/{imp_uid}", first.url))
+                .bearer_auth(&token),
         )
         .await;
         assert_eq!(answer["response"]["status"], "cancelled", "{answer}");
@@ -98,14 +116,25 @@ async fn an_acknowledged_revoke_survives_sigkill() {
     first.child.kill().await.unwrap();
 
     let second = serve(&database_url).await;
-    assert!(second.credentials.is_none(), "the merchant survived; no new demo merchant");
-    let token = call(&http, http.post(format!("{}/users/getToken", second.url)).json(&credentials)).await["response"]
-        ["access_token"]
+    assert!(
+        second.credentials.is_none(),
+        "the merchant survived; no new demo merchant"
+    );
+    let token = call(
+        &http,
+        http.post(format!("{}/users/getToken", second.url)).json(&credentials),
+    )
+    .await["response"]["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
     for imp_uid in &revoked {
-        let payment = call(&http, http.get(format!("{}/payments/{imp_uid}", second.url)).bearer_auth(&token)).await;
+        let payment = call(
+            &http,
+            http.get(format!("{}/payments/{imp_uid}", second.url))
+                .bearer_auth(&token),
+        )
+        .await;
         assert_eq!(payment["response"]["status"], "cancelled", "{imp_uid}: {payment}");
         assert_eq!(payment["response"]["cancel_history"].as_array().unwrap().len(), 1);
     }

@@ -64,8 +64,11 @@ async fn a_channel_configured_with_the_key_revokes_without_one_in_the_query() {
         .clone();
     let revoked = app
         .send(
-            app.request(Method::DELETE, &format!("/vbanks/{}", issued["imp_uid"].as_str().unwrap()))
-                .bearer_auth(&token),
+            app.request(
+                Method::DELETE,
+                &format!("/vbanks/{}", issued["imp_uid"].as_str().unwrap()),
+            )
+            .bearer_auth(&token),
         )
         .await;
     assert_eq!(revoked.assert_ok()["status"], "cancelled");
@@ -81,7 +84,11 @@ async fn issuing_through_inicis_needs_the_key_and_its_required_fields() {
         "buyer_email": "k@example.test", "pg": INICIS_PG,
     });
     let answer = app
-        .send(app.request(Method::POST, "/vbanks").bearer_auth(&shop.token).json(&request))
+        .send(
+            app.request(Method::POST, "/vbanks")
+                .bearer_auth(&shop.token)
+                .json(&request),
+        )
         .await;
     answer.assert_error(400, 1);
     assert!(answer.message().starts_with("pg_api_key"));
@@ -138,7 +145,11 @@ async fn an_inicis_deposit_is_confirmed_with_the_pg_before_it_counts() {
         .send()
         .await
         .unwrap();
-    assert_ne!(response.text().await.unwrap(), "OK", "a refused notice is not acknowledged");
+    assert_ne!(
+        response.text().await.unwrap(),
+        "OK",
+        "a refused notice is not acknowledged"
+    );
     assert_eq!(app.payment(&shop, imp_uid).await.assert_ok()["status"], "ready");
 
     // The real deposit, through the bank and the PG's own notice, counts.

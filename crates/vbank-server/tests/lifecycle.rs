@@ -94,12 +94,19 @@ async fn issuance_fills_the_payment_as_i_mport_does() {
     let shop = app.merchant("shop").await;
     let due = common::now() + 3600;
     let toss = app
-        .issue(&shop, TOSS_PG, json!({"vbank_due": due, "vbank_code": "004", "name": "티셔츠", "custom_data": {"a": 1}}))
+        .issue(
+            &shop,
+            TOSS_PG,
+            json!({"vbank_due": due, "vbank_code": "004", "name": "티셔츠", "custom_data": {"a": 1}}),
+        )
         .await
         .assert_ok()
         .clone();
     assert_eq!(toss["pg_provider"], "tosspayments");
-    assert_eq!(toss["vbank_code"], "004", "KFTC code on the wire, though Toss calls KB 06");
+    assert_eq!(
+        toss["vbank_code"], "004",
+        "KFTC code on the wire, though Toss calls KB 06"
+    );
     assert_eq!(toss["vbank_name"], "KB국민은행");
     assert_eq!(toss["vbank_holder"], serde_json::Value::Null, "Toss reports no holder");
     assert_eq!(toss["vbank_date"], due);
@@ -123,9 +130,15 @@ async fn issuance_fills_the_payment_as_i_mport_does() {
 async fn a_paid_merchant_uid_cannot_be_issued_again() {
     let app = TestApp::start().await;
     let shop = app.merchant("shop").await;
-    let first = app.issue(&shop, TOSS_PG, json!({"merchant_uid": "order-x"})).await.assert_ok().clone();
+    let first = app
+        .issue(&shop, TOSS_PG, json!({"merchant_uid": "order-x"}))
+        .await
+        .assert_ok()
+        .clone();
     // A second waiting account for the same order is allowed...
-    app.issue(&shop, TOSS_PG, json!({"merchant_uid": "order-x"})).await.assert_ok();
+    app.issue(&shop, TOSS_PG, json!({"merchant_uid": "order-x"}))
+        .await
+        .assert_ok();
     assert_eq!(app.deposit(&first).await["accepted"], true);
     // ...but not once the order is paid.
     let answer = app.issue(&shop, TOSS_PG, json!({"merchant_uid": "order-x"})).await;

@@ -50,14 +50,21 @@ async fn malformed_issue_requests_name_the_field_and_create_nothing() {
         ("merchant_uid", with("merchant_uid", json!("x".repeat(41)))),
         ("merchant_uid", with("merchant_uid", json!({"id": 1}))),
         ("buyer_name", without("buyer_name")),
-        ("buyer_name", with("buyer_name", json!("이름이열여섯자를넘는아주아주긴구매자이름"))),
+        (
+            "buyer_name",
+            with("buyer_name", json!("이름이열여섯자를넘는아주아주긴구매자이름")),
+        ),
         ("pg", with("pg", json!("paypal"))),
         ("pg", with("pg", json!("tosspayments.unknown-mid"))),
         ("notice_url", with("notice_url", json!({"url": "x"}))),
     ];
     for (field, body) in cases {
         let answer = app
-            .send(app.request(Method::POST, "/vbanks").bearer_auth(&shop.token).json(&body))
+            .send(
+                app.request(Method::POST, "/vbanks")
+                    .bearer_auth(&shop.token)
+                    .json(&body),
+            )
             .await;
         answer.assert_error(400, 1);
         assert!(
@@ -160,7 +167,10 @@ async fn unknown_routes_ids_and_methods_answer_in_the_envelope() {
         .await
         .assert_error(405, -1);
     let status = app
-        .send(app.request(Method::GET, "/payments/status/unknown").bearer_auth(&shop.token))
+        .send(
+            app.request(Method::GET, "/payments/status/unknown")
+                .bearer_auth(&shop.token),
+        )
         .await;
     status.assert_error(400, 1);
     assert!(status.message().starts_with("payment_status"));

@@ -38,7 +38,11 @@ async fn concurrent_revoke_and_deposit_never_end_both_cancelled_and_paid() {
         let status = recorded["status"].as_str().unwrap();
         let deposited = bank["accepted"] == true;
         let revoked = revoke.code() == 0;
-        assert!(deposited != revoked, "exactly one wins: bank {bank}, revoke {:?}", revoke.body);
+        assert!(
+            deposited != revoked,
+            "exactly one wins: bank {bank}, revoke {:?}",
+            revoke.body
+        );
         match pg_state.as_str() {
             "deposited" => {
                 assert!(deposited && !revoked, "{pg}: {bank} / {:?}", revoke.body);

@@ -19,8 +19,8 @@ use std::time::Duration;
 use vbank_core::lifecycle::{Decision, Transition};
 use vbank_core::payment::{Buyer, VirtualAccount};
 use vbank_core::{
-    BankCode, CancelEntry, CancellationId, Channel, ChannelSecrets, ImpUid, Merchant, MerchantUid, Payment,
-    PgProvider, UnixSeconds, VbankStatus, Won,
+    BankCode, CancelEntry, CancellationId, Channel, ChannelSecrets, ImpUid, Merchant, MerchantUid, Payment, PgProvider,
+    UnixSeconds, VbankStatus, Won,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -204,7 +204,10 @@ fn axis_column(axis: TimeAxis) -> &'static str {
 
 fn order_clause(sorting: Sorting) -> String {
     let direction = if sorting.descending { "DESC" } else { "ASC" };
-    format!(" ORDER BY {} {direction}, imp_uid {direction}", axis_column(sorting.axis))
+    format!(
+        " ORDER BY {} {direction}, imp_uid {direction}",
+        axis_column(sorting.axis)
+    )
 }
 
 async fn insert_outbox(
@@ -360,7 +363,9 @@ impl Store for SqliteStore {
     }
 
     async fn merchant_count(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM merchants").fetch_one(&self.reader).await?)
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM merchants")
+            .fetch_one(&self.reader)
+            .await?)
     }
 
     async fn merchant_by_imp_key(&self, imp_key: &str) -> StoreResult<Option<Merchant>> {
@@ -469,43 +474,52 @@ impl Store for SqliteStore {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let placeholders = vec!["?"; 33].join(", ");
         let notice_urls = serde_json::to_string(&payment.notice_urls).map_err(corrupt)?;
-        sqlx::query(&format!("INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ({placeholders})"))
-            .bind(payment.imp_uid.as_str())
-            .bind(payment.merchant_id)
-            .bind(payment.channel_id)
-            .bind(payment.merchant_uid.as_str())
-            .bind(payment.pg_provider.code())
-            .bind(&payment.pg_id)
-            .bind(&payment.pg_tid)
-            .bind(payment.pg_secret.as_deref())
-            .bind(payment.sandbox)
-            .bind(payment.name.as_deref())
-            .bind(payment.amount.get())
-            .bind(payment.cancel_amount.get())
-            .bind(payment.buyer.name.as_deref())
-            .bind(payment.buyer.email.as_deref())
-            .bind(payment.buyer.tel.as_deref())
-            .bind(payment.buyer.addr.as_deref())
-            .bind(payment.buyer.postcode.as_deref())
-            .bind(payment.custom_data.as_deref())
-            .bind(payment.account.bank.kftc())
-            .bind(&payment.account.number)
-            .bind(payment.account.holder.as_deref())
-            .bind(payment.account.due)
-            .bind(payment.account.issued_at)
-            .bind(payment.status.as_str())
-            .bind(payment.started_at)
-            .bind(payment.paid_at)
-            .bind(payment.failed_at)
-            .bind(payment.cancelled_at)
-            .bind(payment.updated_at)
-            .bind(payment.fail_reason.as_deref())
-            .bind(payment.cancel_reason.as_deref())
-            .bind(payment.receipt_url.as_deref())
-            .bind(notice_urls)
-            .execute(&mut *tx)
-            .await?;
-        insert_outbox(&mut tx, payment, payment.status.wire().as_str(), None, payment.started_at).await?;
+        sqlx::query(&format!(
+            "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ({placeholders})"
+        ))
+        .bind(payment.imp_uid.as_str())
+        .bind(payment.merchant_id)
+        .bind(payment.channel_id)
+        .bind(payment.merchant_uid.as_str())
+        .bind(payment.pg_provider.code())
+        .bind(&payment.pg_id)
+        .bind(&payment.pg_tid)
+        .bind(payment.pg_secret.as_deref())
+        .bind(payment.sandbox)
+        .bind(payment.name.as_deref())
+        .bind(payment.amount.get())
+        .bind(payment.cancel_amount.get())
+        .bind(payment.buyer.name.as_deref())
+        .bind(payment.buyer.email.as_deref())
+        .bind(payment.buyer.tel.as_deref())
+        .bind(payment.buyer.addr.as_deref())
+        .bind(payment.buyer.postcode.as_deref())
+        .bind(payment.custom_data.as_deref())
+        .bind(payment.account.bank.kftc())
+        .bind(&payment.account.number)
+        .bind(payment.account.holder.as_deref())
+        .bind(payment.account.due)
+        .bind(payment.account.issued_at)
+        .bind(payment.status.as_str())
+        .bind(payment.started_at)
+        .bind(payment.paid_at)
+        .bind(payment.failed_at)
+        .bind(payment.cancelled_at)
+        .bind(payment.updated_at)
+        .bind(payment.fail_reason.as_deref())
+        .bind(payment.cancel_reason.as_deref())
+        .bind(payment.receipt_url.as_deref())
+        .bind(notice_urls)
+        .execute(&mut *tx)
+        .await?;
+        insert_outbox(
+            &mut tx,
+            payment,
+            payment.status.wire().as_str(),
+            None,
+            payment.started_at,
+        )
+        .await?;
         insert_event(&mut tx, &payment.imp_uid, payment.started_at, "issued", &payment.pg_tid).await?;
         tx.commit().await?;
         Ok(())
@@ -550,7 +564,8 @@ impl Store for SqliteStore {
         if imp_uids.is_empty() && merchant_uids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = QueryBuilder::<Sqlite>::new(format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE merchant_id = "));
+        let mut query =
+            QueryBuilder::<Sqlite>::new(format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE merchant_id = "));
         query.push_bind(merchant_id).push(" AND (imp_uid IN (");
         let mut separated = query.separated(", ");
         separated.push_bind("");
@@ -630,7 +645,11 @@ impl Store for SqliteStore {
         match decide(&payment) {
             Decision::Apply(transition) => {
                 write_transition(&mut tx, &transition).await?;
-                let detail = format!("{} -> {}: {audit}", transition.from.as_str(), transition.payment.status.as_str());
+                let detail = format!(
+                    "{} -> {}: {audit}",
+                    transition.from.as_str(),
+                    transition.payment.status.as_str()
+                );
                 insert_event(&mut tx, imp_uid, now, "transition", &detail).await?;
                 tx.commit().await?;
                 Ok(TransitionOutcome::Applied(transition.payment))
@@ -653,9 +672,11 @@ impl Store for SqliteStore {
     }
 
     async fn outbox_events(&self, imp_uid: &ImpUid) -> StoreResult<Vec<(String, Option<String>)>> {
-        Ok(sqlx::query_as("SELECT status, cancellation_id FROM outbox WHERE imp_uid = ? ORDER BY id")
-            .bind(imp_uid.as_str())
-            .fetch_all(&self.writer)
-            .await?)
+        Ok(
+            sqlx::query_as("SELECT status, cancellation_id FROM outbox WHERE imp_uid = ? ORDER BY id")
+                .bind(imp_uid.as_str())
+                .fetch_all(&self.writer)
+                .await?,
+        )
     }
 }

@@ -41,10 +41,12 @@ impl Inicis {
             .await
             .map_err(classify_send_error)?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|error| PgError::Unknown(error.to_string()))?;
-        serde_json::from_slice(&bytes).map_err(|error| {
-            PgError::Unknown(format!("HTTP {status} with an unreadable body ({error})"))
-        })
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| PgError::Unknown(error.to_string()))?;
+        serde_json::from_slice(&bytes)
+            .map_err(|error| PgError::Unknown(format!("HTTP {status} with an unreadable body ({error})")))
     }
 }
 
@@ -57,7 +59,10 @@ pub fn timestamp(now: UnixSeconds) -> String {
 pub fn parse_kst(date: &str, time: &str) -> Option<UnixSeconds> {
     let time = format!("{time:0<6}");
     let local = NaiveDateTime::parse_from_str(&format!("{date}{time}"), "%Y%m%d%H%M%S").ok()?;
-    kst().from_local_datetime(&local).single().map(|moment| moment.timestamp())
+    kst()
+        .from_local_datetime(&local)
+        .single()
+        .map(|moment| moment.timestamp())
 }
 
 fn refusal(code: String, message: String) -> PgError {
@@ -81,14 +86,24 @@ impl Connector for Inicis {
     async fn issue(&self, target: Target<'_>, request: &IssueRequest<'_>) -> Result<IssuedAccount, PgError> {
         let key = Self::api_key(&target).ok_or(PgError::MissingCredential("pg_api_key"))?;
         let bank = request.bank.bank().inicis.ok_or_else(|| {
-            refusal(wire::RESULT_BAD_REQUEST.into(), format!("bank {} is not available at KG INICIS", request.bank))
+            refusal(
+                wire::RESULT_BAD_REQUEST.into(),
+                format!("bank {} is not available at KG INICIS", request.bank),
+            )
         })?;
         let timestamp = timestamp(request.now);
         let mid = target.channel.mid.as_str();
         let price = request.amount.to_string();
         let due = to_kst(request.due);
         let (due_date, due_time) = (due.format("%Y%m%d").to_string(), due.format("%H%M").to_string());
-        let hash = wire::issue_hash(key, &timestamp, &self.client_ip, mid, request.merchant_uid.as_str(), &price);
+        let hash = wire::issue_hash(
+            key,
+            &timestamp,
+            &self.client_ip,
+            mid,
+            request.merchant_uid.as_str(),
+            &price,
+        );
         let body = form::encode(
             [
                 ("type", wire::TYPE_PAY),
@@ -228,7 +243,9 @@ impl Connector for Inicis {
                 at: now,
             })
         } else {
-            Err(PgError::Unknown(format!("INICIS inquiry status {status:?} is not one vbank knows")))
+            Err(PgError::Unknown(format!(
+                "INICIS inquiry status {status:?} is not one vbank knows"
+            )))
         }
     }
 

@@ -45,7 +45,10 @@ impl Toss {
         }
         let response = request.send().await.map_err(classify_send_error)?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|error| PgError::Unknown(error.to_string()))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| PgError::Unknown(error.to_string()))?;
         if status.is_success() {
             return serde_json::from_slice(&bytes)
                 .map_err(|error| PgError::Unknown(format!("HTTP {status} with an unreadable body ({error})")));
@@ -70,7 +73,10 @@ pub fn parse_time(text: &str) -> Option<UnixSeconds> {
         return Some(moment.timestamp());
     }
     let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
-    kst().from_local_datetime(&local).single().map(|moment| moment.timestamp())
+    kst()
+        .from_local_datetime(&local)
+        .single()
+        .map(|moment| moment.timestamp())
 }
 
 pub fn format_time(seconds: UnixSeconds) -> String {
@@ -97,7 +103,9 @@ fn state_of(payment: &wire::Payment, now: UnixSeconds) -> Result<PgState, PgErro
                 cancel_tid: last_cancel
                     .map(|cancel| cancel.transaction_key.clone())
                     .unwrap_or_else(|| payment.payment_key.clone()),
-                at: last_cancel.and_then(|cancel| parse_time(&cancel.canceled_at)).unwrap_or(now),
+                at: last_cancel
+                    .and_then(|cancel| parse_time(&cancel.canceled_at))
+                    .unwrap_or(now),
             })
         }
     }
@@ -199,7 +207,12 @@ impl Connector for Toss {
         now: UnixSeconds,
     ) -> Result<PgState, PgError> {
         let payment: wire::Payment = self
-            .call(&target, reqwest::Method::GET, &format!("/v1/payments/{pg_tid}"), None::<&()>)
+            .call(
+                &target,
+                reqwest::Method::GET,
+                &format!("/v1/payments/{pg_tid}"),
+                None::<&()>,
+            )
             .await?;
         state_of(&payment, now)
     }
@@ -214,7 +227,10 @@ impl Connector for Toss {
             S::Canceled => NoticeEvent::Cancelled { at },
             S::WaitingForDeposit => NoticeEvent::AwaitingDeposit,
             S::Ready | S::InProgress | S::PartialCanceled | S::Aborted | S::Expired => {
-                return Err(NoticeError(format!("status {:?} is not a DEPOSIT_CALLBACK status", callback.status)))
+                return Err(NoticeError(format!(
+                    "status {:?} is not a DEPOSIT_CALLBACK status",
+                    callback.status
+                )))
             }
         };
         Ok(Notice {

@@ -24,11 +24,9 @@ pub fn token_of(headers: &HeaderMap) -> Option<&str> {
             .map(str::trim)
             .filter(|value| !value.is_empty())
     };
-    let from_authorization = header_text("authorization").map(|value| {
-        match value.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-            _ => value,
-        }
+    let from_authorization = header_text("authorization").map(|value| match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => value,
     });
     from_authorization.or_else(|| header_text("x-imptokenheader"))
 }

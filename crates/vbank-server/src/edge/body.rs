@@ -149,7 +149,12 @@ impl Fields {
             Some(Value::String(text)) => text.trim().parse().map(Some).map_err(|_| not_integer()),
             Some(Value::Number(number)) => number
                 .as_i64()
-                .or_else(|| number.as_f64().filter(|float| float.fract() == 0.0 && float.abs() < 1e15).map(|float| float as i64))
+                .or_else(|| {
+                    number
+                        .as_f64()
+                        .filter(|float| float.fract() == 0.0 && float.abs() < 1e15)
+                        .map(|float| float as i64)
+                })
                 .map(Some)
                 .ok_or_else(not_integer),
             Some(_) => Err(not_integer()),
@@ -158,7 +163,13 @@ impl Fields {
 
     /// A list of text: a JSON array, a single string, or repeated form keys.
     pub fn text_list(&self, name: &'static str) -> ApiResult<Vec<String>> {
-        let not_list = || ApiError::bad_input(name, "문자열 또는 문자열 배열이어야 합니다.", "must be a string or an array of strings.");
+        let not_list = || {
+            ApiError::bad_input(
+                name,
+                "문자열 또는 문자열 배열이어야 합니다.",
+                "must be a string or an array of strings.",
+            )
+        };
         match self.value(name) {
             None => Ok(Vec::new()),
             Some(Value::String(text)) if text.is_empty() => Ok(Vec::new()),
@@ -210,18 +221,32 @@ mod tests {
         for (content_type, body) in [
             ("application/json", &br#"{"notice_url":"https://a"}"#[..]),
             ("application/json", br#"{"notice_url":["https://a","https://b"]}"#),
-            ("application/x-www-form-urlencoded", b"notice_url=https%3A%2F%2Fa&notice_url=https%3A%2F%2Fb"),
+            (
+                "application/x-www-form-urlencoded",
+                b"notice_url=https%3A%2F%2Fa&notice_url=https%3A%2F%2Fb",
+            ),
             ("application/x-www-form-urlencoded", b"notice_url%5B%5D=https%3A%2F%2Fa"),
         ] {
-            let urls = Fields::parse(content_type, body).unwrap().text_list("notice_url").unwrap();
+            let urls = Fields::parse(content_type, body)
+                .unwrap()
+                .text_list("notice_url")
+                .unwrap();
             assert_eq!(urls[0], "https://a", "{body:?}");
         }
     }
 
     #[test]
     fn fractional_and_negative_amounts_are_refused_with_the_field_named() {
-        for body in [&br#"{"amount":10.5}"#[..], br#"{"amount":-1}"#, br#"{"amount":"abc"}"#, br#"{"amount":true}"#] {
-            let error = Fields::parse("application/json", body).unwrap().won("amount").unwrap_err();
+        for body in [
+            &br#"{"amount":10.5}"#[..],
+            br#"{"amount":-1}"#,
+            br#"{"amount":"abc"}"#,
+            br#"{"amount":true}"#,
+        ] {
+            let error = Fields::parse("application/json", body)
+                .unwrap()
+                .won("amount")
+                .unwrap_err();
             assert!(matches!(error, ApiError::BadInput { field: "amount", .. }), "{body:?}");
         }
     }

@@ -82,7 +82,10 @@ pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response {
     match serde_json::to_vec(body) {
         Ok(bytes) => (
             status,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            )],
             bytes,
         )
             .into_response(),
@@ -154,7 +157,9 @@ impl ApiError {
             ApiError::PaymentNotFound => (
                 StatusCode::NOT_FOUND,
                 -1,
-                Text::new("존재하지 않는 결제정보입니다.", "The payment does not exist.").pick().into(),
+                Text::new("존재하지 않는 결제정보입니다.", "The payment does not exist.")
+                    .pick()
+                    .into(),
             ),
             ApiError::NoPaymentsFound => (
                 StatusCode::NOT_FOUND,
@@ -171,9 +176,13 @@ impl ApiError {
             ApiError::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 -1,
-                Text::new("허용되지 않는 메소드입니다.", "Method not allowed.").pick().into(),
+                Text::new("허용되지 않는 메소드입니다.", "Method not allowed.")
+                    .pick()
+                    .into(),
             ),
-            ApiError::BadInput { field, problem } => (StatusCode::BAD_REQUEST, 1, format!("{field}: {}", problem.pick())),
+            ApiError::BadInput { field, problem } => {
+                (StatusCode::BAD_REQUEST, 1, format!("{field}: {}", problem.pick()))
+            }
             ApiError::Refused(text) => (StatusCode::BAD_REQUEST, 1, text.pick().into()),
             ApiError::BusinessRefusal(text) => (StatusCode::OK, 1, text.pick().into()),
             ApiError::PgFailure(text) => (StatusCode::OK, -1, text.pick().into()),

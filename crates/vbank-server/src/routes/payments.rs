@@ -73,7 +73,11 @@ async fn by_uids(
     let imp_uids = query::values(raw_query.as_deref(), "imp_uid");
     let merchant_uids = query::values(raw_query.as_deref(), "merchant_uid");
     let (payments, all_found) = lookups::by_uids(&state, merchant.merchant_id, imp_uids, merchant_uids).await?;
-    let status = if all_found { StatusCode::OK } else { StatusCode::MULTI_STATUS };
+    let status = if all_found {
+        StatusCode::OK
+    } else {
+        StatusCode::MULTI_STATUS
+    };
     let list: Vec<PaymentJson> = payments.iter().map(PaymentJson::new).collect();
     Ok(envelope::ok_with_status(status, list))
 }
@@ -83,7 +87,13 @@ fn path_status(status: &str) -> Option<&str> {
     (status != "undefined").then_some(status)
 }
 
-async fn find(state: &AppState, merchant_id: i64, merchant_uid: &str, status: Option<&str>, raw_query: Option<&str>) -> ApiResult<Response> {
+async fn find(
+    state: &AppState,
+    merchant_id: i64,
+    merchant_uid: &str,
+    status: Option<&str>,
+    raw_query: Option<&str>,
+) -> ApiResult<Response> {
     let status = lookups::parse_status(status, false)?;
     let sorting = lookups::parse_sorting(query::first(raw_query, "sorting").as_deref())?;
     let payment = lookups::find_one(state, merchant_id, merchant_uid, status, sorting).await?;
@@ -105,13 +115,34 @@ async fn find_one_with_status(
     Path((merchant_uid, status)): Path<(String, String)>,
     RawQuery(raw_query): RawQuery,
 ) -> ApiResult<Response> {
-    find(&state, merchant.merchant_id, &merchant_uid, path_status(&status), raw_query.as_deref()).await
+    find(
+        &state,
+        merchant.merchant_id,
+        &merchant_uid,
+        path_status(&status),
+        raw_query.as_deref(),
+    )
+    .await
 }
 
-async fn list_all(state: &AppState, merchant_id: i64, merchant_uid: &str, status: Option<&str>, raw_query: Option<&str>) -> ApiResult<Response> {
+async fn list_all(
+    state: &AppState,
+    merchant_id: i64,
+    merchant_uid: &str,
+    status: Option<&str>,
+    raw_query: Option<&str>,
+) -> ApiResult<Response> {
     let status = lookups::parse_status(status, false)?;
     let sorting = lookups::parse_sorting(query::first(raw_query, "sorting").as_deref())?;
-    let page = lookups::find_all(state, merchant_id, merchant_uid, status, sorting, page_request(raw_query)?).await?;
+    let page = lookups::find_all(
+        state,
+        merchant_id,
+        merchant_uid,
+        status,
+        sorting,
+        page_request(raw_query)?,
+    )
+    .await?;
     Ok(envelope::ok(page_json(page)))
 }
 
@@ -130,7 +161,14 @@ async fn find_all_with_status(
     Path((merchant_uid, status)): Path<(String, String)>,
     RawQuery(raw_query): RawQuery,
 ) -> ApiResult<Response> {
-    list_all(&state, merchant.merchant_id, &merchant_uid, path_status(&status), raw_query.as_deref()).await
+    list_all(
+        &state,
+        merchant.merchant_id,
+        &merchant_uid,
+        path_status(&status),
+        raw_query.as_deref(),
+    )
+    .await
 }
 
 async fn by_status(

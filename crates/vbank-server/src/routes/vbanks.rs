@@ -22,11 +22,19 @@ pub fn router() -> Router<Arc<AppState>> {
 
 fn parse_issue(fields: &Fields, raw_query: Option<&str>) -> ApiResult<IssueInput> {
     let merchant_uid = MerchantUid::parse(&fields.required_text("merchant_uid")?).map_err(|error| {
-        ApiError::bad_input("merchant_uid", format!("올바르지 않습니다 ({error})."), format!("{error}."))
+        ApiError::bad_input(
+            "merchant_uid",
+            format!("올바르지 않습니다 ({error})."),
+            format!("{error}."),
+        )
     })?;
     let amount = fields.won("amount")?.ok_or_else(|| missing("amount"))?;
     if amount.is_zero() {
-        return Err(ApiError::bad_input("amount", "0보다 커야 합니다.", "must be greater than 0."));
+        return Err(ApiError::bad_input(
+            "amount",
+            "0보다 커야 합니다.",
+            "must be greater than 0.",
+        ));
     }
     let vbank_code = fields.required_text("vbank_code")?;
     let bank = BankCode::from_kftc(&vbank_code).ok_or_else(|| {
@@ -81,6 +89,13 @@ async fn revoke(
     let imp_uid = ImpUid::parse(&imp_uid).ok_or(ApiError::PaymentNotFound)?;
     let pg_api_key = query::first(raw_query.as_deref(), "pg_api_key");
     let reason = query::first(raw_query.as_deref(), "reason");
-    let payment = vbanks::revoke(&state, merchant.merchant_id, &imp_uid, pg_api_key.as_deref(), reason.as_deref()).await?;
+    let payment = vbanks::revoke(
+        &state,
+        merchant.merchant_id,
+        &imp_uid,
+        pg_api_key.as_deref(),
+        reason.as_deref(),
+    )
+    .await?;
     Ok(envelope::ok(PaymentJson::new(&payment)))
 }

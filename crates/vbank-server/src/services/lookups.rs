@@ -86,7 +86,10 @@ pub async fn by_uids(
             format!("at most {MAX_MULTI_LOOKUP} ids per request."),
         ));
     }
-    let stored = state.store.payments_by_uids(merchant_id, &imp_uids, &merchant_uids).await?;
+    let stored = state
+        .store
+        .payments_by_uids(merchant_id, &imp_uids, &merchant_uids)
+        .await?;
     let mut found: Vec<Payment> = Vec::new();
     let mut missing = 0;
     for imp_uid in &imp_uids {
@@ -97,7 +100,10 @@ pub async fn by_uids(
     }
     for merchant_uid in &merchant_uids {
         // `stored` is newest first: the first match is the latest payment.
-        match stored.iter().find(|payment| payment.merchant_uid.as_str() == merchant_uid) {
+        match stored
+            .iter()
+            .find(|payment| payment.merchant_uid.as_str() == merchant_uid)
+        {
             Some(payment) => push_unique(&mut found, payment),
             None => missing += 1,
         }
@@ -152,7 +158,11 @@ impl PageRequest {
         let page = page.unwrap_or(1);
         let limit = limit.unwrap_or(20);
         if !(1..=i64::from(u32::MAX)).contains(&page) {
-            return Err(ApiError::bad_input("page", "1 이상의 정수여야 합니다.", "must be an integer of at least 1."));
+            return Err(ApiError::bad_input(
+                "page",
+                "1 이상의 정수여야 합니다.",
+                "must be an integer of at least 1.",
+            ));
         }
         if !(1..=i64::from(MAX_PAGE_SIZE)).contains(&limit) {
             return Err(ApiError::bad_input(
@@ -168,7 +178,12 @@ impl PageRequest {
     }
 }
 
-async fn page_of(state: &AppState, merchant_id: i64, mut filter: PaymentFilter, request: PageRequest) -> ApiResult<Page> {
+async fn page_of(
+    state: &AppState,
+    merchant_id: i64,
+    mut filter: PaymentFilter,
+    request: PageRequest,
+) -> ApiResult<Page> {
     filter.limit = request.limit;
     filter.offset = u64::from(request.page - 1) * u64::from(request.limit);
     let (total, list) = state.store.list_payments(merchant_id, &filter).await?;
@@ -229,7 +244,11 @@ pub async fn by_status(
     let to = to.unwrap_or_else(|| state.clock.now());
     let from = from.unwrap_or(to - NINETY_DAYS);
     if from > to {
-        return Err(ApiError::bad_input("from", "to 보다 이후일 수 없습니다.", "must not be after to."));
+        return Err(ApiError::bad_input(
+            "from",
+            "to 보다 이후일 수 없습니다.",
+            "must not be after to.",
+        ));
     }
     if to - from > NINETY_DAYS {
         return Err(ApiError::BadInput {

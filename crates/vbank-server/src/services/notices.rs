@@ -76,10 +76,16 @@ async fn handle(
             return Ok(Err(NoticeRejection::Forged("account number does not match")));
         }
     }
-    let cancel_reason = payment.cancel_reason.clone().unwrap_or_else(|| DEFAULT_REVOKE_REASON.to_owned());
+    let cancel_reason = payment
+        .cancel_reason
+        .clone()
+        .unwrap_or_else(|| DEFAULT_REVOKE_REASON.to_owned());
     let fact = match connector.authenticate(&notice, payment.pg_secret.as_deref()) {
         Authenticity::Forged(why) => {
-            state.store.record_event(&payment.imp_uid, now, "notice_refused", why).await?;
+            state
+                .store
+                .record_event(&payment.imp_uid, now, "notice_refused", why)
+                .await?;
             return Ok(Err(NoticeRejection::Forged(why)));
         }
         Authenticity::Verified => match notice.event {
@@ -125,7 +131,10 @@ async fn handle(
                     };
                     if !confirmed {
                         let why = "the PG does not confirm what the notice says";
-                        state.store.record_event(&payment.imp_uid, now, "notice_refused", why).await?;
+                        state
+                            .store
+                            .record_event(&payment.imp_uid, now, "notice_refused", why)
+                            .await?;
                         return Ok(Err(NoticeRejection::Forged(why)));
                     }
                     // Keep the deposit time the notice gave when the PG's query has none.

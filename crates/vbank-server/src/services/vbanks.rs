@@ -224,9 +224,10 @@ async fn learn_inquiry_key(state: &AppState, channel: &Channel, pg_api_key: Opti
 
 fn revoke_refusal(refusal: RevokeRefusal) -> ApiError {
     match refusal {
-        RevokeRefusal::AlreadyRevoked => {
-            ApiError::Refused(Text::new("이미 말소된 가상계좌입니다.", "The virtual account was already revoked."))
-        }
+        RevokeRefusal::AlreadyRevoked => ApiError::Refused(Text::new(
+            "이미 말소된 가상계좌입니다.",
+            "The virtual account was already revoked.",
+        )),
         RevokeRefusal::AlreadyPaid => ApiError::Refused(Text::new(
             "입금이 완료된 가상계좌는 말소할 수 없습니다. 환불은 POST /payments/cancel 로 요청하세요.",
             "The virtual account was paid and cannot be revoked; refund it with POST /payments/cancel.",
@@ -272,7 +273,9 @@ pub async fn revoke(
             "is required to revoke a KG INICIS virtual account (the INIAPI key), in the query string or the channel's configuration.",
         ));
     }
-    let reason = reason.filter(|reason| !reason.is_empty()).unwrap_or(DEFAULT_REVOKE_REASON);
+    let reason = reason
+        .filter(|reason| !reason.is_empty())
+        .unwrap_or(DEFAULT_REVOKE_REASON);
     let now = state.clock.now();
     let outcome = connector.revoke(target.clone(), &payment.pg_tid, reason, now).await;
     let audit = format!("revoke via {}: {outcome:?}", channel.provider);
@@ -293,7 +296,10 @@ pub async fn revoke(
         RevokeOutcome::AlreadyCancelled => {
             // Cancelled at the PG before (its console, or a call whose answer was lost):
             // record it rather than fail (pg.md §5).
-            let fact = match connector.query(target, &payment.pg_tid, payment.merchant_uid.as_str(), now).await {
+            let fact = match connector
+                .query(target, &payment.pg_tid, payment.merchant_uid.as_str(), now)
+                .await
+            {
                 Ok(pg_state) => fact_of(pg_state, reason),
                 Err(_) => PgFact::Revoked {
                     cancel_tid: payment.pg_tid.clone(),
@@ -306,7 +312,10 @@ pub async fn revoke(
         }
         RevokeOutcome::AlreadyDeposited => {
             // The buyer won the race. Record the deposit as the PG has it, then refuse.
-            match connector.query(target, &payment.pg_tid, payment.merchant_uid.as_str(), now).await {
+            match connector
+                .query(target, &payment.pg_tid, payment.merchant_uid.as_str(), now)
+                .await
+            {
                 Ok(pg_state) => {
                     apply_fact(state, imp_uid, fact_of(pg_state, reason), &audit).await?;
                 }

@@ -154,8 +154,12 @@ impl TestApp {
         } else {
             "/vbanks".to_owned()
         };
-        self.send(self.request(Method::POST, &path).bearer_auth(&merchant.token).json(&request))
-            .await
+        self.send(
+            self.request(Method::POST, &path)
+                .bearer_auth(&merchant.token)
+                .json(&request),
+        )
+        .await
     }
 
     /// Issues through `pg` and returns the payment JSON.
@@ -178,7 +182,8 @@ impl TestApp {
         } else {
             String::new()
         };
-        self.revoke(merchant, payment["imp_uid"].as_str().unwrap(), &query).await
+        self.revoke(merchant, payment["imp_uid"].as_str().unwrap(), &query)
+            .await
     }
 
     pub async fn payment(&self, merchant: &Merchant, imp_uid: &str) -> Answer {
@@ -215,7 +220,11 @@ impl TestApp {
     pub async fn pg_state(&self, payment: &Value) -> String {
         let account: Value = self
             .http
-            .get(format!("{}/sandbox/accounts/{}", self.url, payment["vbank_num"].as_str().unwrap()))
+            .get(format!(
+                "{}/sandbox/accounts/{}",
+                self.url,
+                payment["vbank_num"].as_str().unwrap()
+            ))
             .send()
             .await
             .expect("sandbox answers")
