@@ -12,11 +12,12 @@ pub mod merchant;
 pub mod money;
 pub mod payment;
 pub mod provider;
+pub mod reconcile;
 pub mod time;
 
 pub use bank::BankCode;
 pub use ids::{CancellationId, ImpUid, MerchantUid};
-pub use merchant::{Channel, ChannelSecrets, Merchant};
+pub use merchant::{Channel, ChannelSecrets, Merchant, WebhookFormat, WebhookSettings};
 pub use money::Won;
 pub use payment::{CancelEntry, Payment, VbankStatus, WireStatus};
 pub use provider::PgProvider;

@@ -134,6 +134,7 @@ pub fn apply(
             VbankStatus::Ready | VbankStatus::RevokeInDoubt => {
                 let mut after = payment.clone();
                 after.updated_at = now;
+                after.reconcile_at = None;
                 let (cancel_entry, event) = match revoked_status {
                     RevokedStatus::Cancelled => {
                         let entry = CancelEntry {
@@ -191,6 +192,7 @@ pub fn apply(
                 after.status = VbankStatus::Paid;
                 after.paid_at = at;
                 after.updated_at = now;
+                after.reconcile_at = None;
                 Decision::Apply(Box::new(Transition {
                     from,
                     payment: after,
@@ -216,7 +218,14 @@ pub fn apply(
             }),
         },
         PgFact::RevokeOutcomeUnknown => match from {
-            VbankStatus::Ready => internal_move(payment, VbankStatus::RevokeInDoubt, now),
+            VbankStatus::Ready => {
+                // Ask the PG at once, and until it answers.
+                let mut decision = internal_move(payment, VbankStatus::RevokeInDoubt, now);
+                if let Decision::Apply(transition) = &mut decision {
+                    transition.payment.reconcile_at = Some(now);
+                }
+                decision
+            }
             // Already in doubt, or the PG's answer arrived by another path first.
             VbankStatus::RevokeInDoubt | VbankStatus::Paid | VbankStatus::Cancelled | VbankStatus::Failed => {
                 Decision::AlreadyRecorded
@@ -278,6 +287,8 @@ mod tests {
             receipt_url: None,
             notice_urls: vec![],
             cancel_history: vec![],
+            reconcile_at: Some(160),
+            reconcile_step: 0,
         }
     }
 
@@ -315,6 +326,7 @@ mod tests {
         assert_eq!(t.payment.cancelled_at, 500);
         assert_eq!(t.payment.cancel_amount, Won::new(1000).unwrap());
         assert_eq!(t.payment.cancel_history.len(), 1);
+        assert_eq!(t.payment.reconcile_at, None, "nothing left to reconcile");
         assert_eq!(t.event.unwrap().cancellation_id, Some(cid()));
     }
 
@@ -424,6 +436,7 @@ mod tests {
         ));
         assert_eq!(doubt.event, None);
         assert_eq!(doubt.payment.status.wire(), WireStatus::Ready);
+        assert_eq!(doubt.payment.reconcile_at, Some(200), "the reconciler asks at once");
         let back = applied(apply(
             &doubt.payment,
             PgFact::AwaitingDeposit,

@@ -11,6 +11,42 @@ pub struct Merchant {
     /// argon2 PHC string; the secret itself is never stored.
     pub imp_secret_hash: String,
     pub name: String,
+    pub webhook: WebhookSettings,
+}
+
+/// Where and how the merchant's webhooks go (api.md A7).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// The default URL, used when a payment has no `notice_url` of its own.
+    pub url: Option<String>,
+    pub format: WebhookFormat,
+    /// The Standard Webhooks signing secret, `whsec_` + base64.
+    pub secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookFormat {
+    #[default]
+    Json,
+    Form,
+}
+
+impl WebhookFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookFormat::Json => "json",
+            WebhookFormat::Form => "form",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<WebhookFormat> {
+        match text {
+            "json" => Some(WebhookFormat::Json),
+            "form" => Some(WebhookFormat::Form),
+            _ => None,
+        }
+    }
 }
 
 /// A merchant's contract with one PG under one MID.

@@ -171,4 +171,8 @@ pub struct Payment {
     pub receipt_url: Option<String>,
     pub notice_urls: Vec<String>,
     pub cancel_history: Vec<CancelEntry>,
+    /// When the reconciler next asks the PG about this payment; `None`: never again.
+    pub reconcile_at: Option<UnixSeconds>,
+    /// How many scheduled checks were made (see `reconcile::check_time`).
+    pub reconcile_step: u32,
 }

@@ -1,6 +1,7 @@
 //! The buyer's bank: takes a deposit by account number, which the issuing PG accepts
 //! or refuses, and then notifies vbank.
 
+use crate::faults::{Fault, Operation};
 use crate::{notify, Sandbox};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -50,7 +51,9 @@ pub async fn deposit(
         Ok(account) => account,
         Err(refusal) => return (StatusCode::OK, refused(refusal.reason())),
     };
+    let dropped = sandbox.take_fault(account.pg, Operation::Notify) == Some(Fault::Drop);
     let notified = match notify::message_for(&account) {
+        Some(_) if dropped => Err("the PG dropped its notification (injected fault)".to_owned()),
         Some(message) => notify::deliver(&sandbox, message).await,
         None => Ok(()),
     };

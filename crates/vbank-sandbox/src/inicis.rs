@@ -1,11 +1,13 @@
 //! The KG INICIS simulator: INIAPI v1 `formpay` (Vacct), `refund` (GVacct) and
 //! `extra` (Inquiry), checking `hashData` with each test MID's INIAPI key as INICIS does.
 
+use crate::faults::Operation;
 use crate::ledger::{Account, AccountState, RevokeRefusal};
 use crate::{Sandbox, INICIS_TEST_KEYS};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rand::Rng;
 use std::sync::Arc;
@@ -57,19 +59,19 @@ fn require<'a>(fields: &'a Fields, name: &str) -> Result<&'a str, (String, Strin
     }
 }
 
-pub async fn formpay(
-    State(sandbox): State<Arc<Sandbox>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Json<wire::IssueResponse> {
+pub async fn formpay(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, body: Bytes) -> Response {
     let fields = fields(&headers, &body);
-    Json(
-        issue(&sandbox, &fields).unwrap_or_else(|(code, message)| wire::IssueResponse {
+    let operation = async {
+        let answer = issue(&sandbox, &fields).unwrap_or_else(|(code, message)| wire::IssueResponse {
             result_code: code,
             result_msg: message,
             ..Default::default()
-        }),
-    )
+        });
+        Json(answer).into_response()
+    };
+    sandbox
+        .faulted(PgProvider::Html5Inicis, Operation::Issue, operation)
+        .await
 }
 
 fn issue(sandbox: &Sandbox, fields: &Fields) -> Result<wire::IssueResponse, (String, String)> {
@@ -145,19 +147,19 @@ fn issue(sandbox: &Sandbox, fields: &Fields) -> Result<wire::IssueResponse, (Str
     })
 }
 
-pub async fn refund(
-    State(sandbox): State<Arc<Sandbox>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Json<wire::RefundResponse> {
+pub async fn refund(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, body: Bytes) -> Response {
     let fields = fields(&headers, &body);
-    Json(
-        revoke(&sandbox, &fields).unwrap_or_else(|(code, message)| wire::RefundResponse {
+    let operation = async {
+        let answer = revoke(&sandbox, &fields).unwrap_or_else(|(code, message)| wire::RefundResponse {
             result_code: code,
             result_msg: message,
             ..Default::default()
-        }),
-    )
+        });
+        Json(answer).into_response()
+    };
+    sandbox
+        .faulted(PgProvider::Html5Inicis, Operation::Revoke, operation)
+        .await
 }
 
 fn revoke(sandbox: &Sandbox, fields: &Fields) -> Result<wire::RefundResponse, (String, String)> {
@@ -196,19 +198,19 @@ fn revoke(sandbox: &Sandbox, fields: &Fields) -> Result<wire::RefundResponse, (S
     }
 }
 
-pub async fn extra(
-    State(sandbox): State<Arc<Sandbox>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Json<wire::InquiryResponse> {
+pub async fn extra(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, body: Bytes) -> Response {
     let fields = fields(&headers, &body);
-    Json(
-        inquire(&sandbox, &fields).unwrap_or_else(|(code, message)| wire::InquiryResponse {
+    let operation = async {
+        let answer = inquire(&sandbox, &fields).unwrap_or_else(|(code, message)| wire::InquiryResponse {
             result_code: code,
             result_msg: message,
             ..Default::default()
-        }),
-    )
+        });
+        Json(answer).into_response()
+    };
+    sandbox
+        .faulted(PgProvider::Html5Inicis, Operation::Query, operation)
+        .await
 }
 
 fn inquire(sandbox: &Sandbox, fields: &Fields) -> Result<wire::InquiryResponse, (String, String)> {

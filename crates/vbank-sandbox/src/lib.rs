@@ -9,10 +9,12 @@
 //!
 //! Paths: `/inicis/api/v1/*` (KG INICIS INIAPI), `/toss/v1/*` (Toss Payments core
 //! API), `/sandbox/bank/deposits` (the buyer's bank), `/sandbox/clock`,
-//! `/sandbox/accounts/{account_number}` (what the PG recorded, for tests and operators).
+//! `/sandbox/accounts/{account_number}` (what the PG recorded, for tests and operators),
+//! `/sandbox/faults` (make the next calls fail, see [`faults`]).
 
 mod bank;
 pub mod clock;
+pub mod faults;
 mod inicis;
 pub mod ledger;
 mod notify;
@@ -34,6 +36,8 @@ pub struct SandboxConfig {
     pub notify_url: String,
     /// Delays between resends of a notification that was not acknowledged as the PG expects.
     pub notify_retry_delays: Vec<Duration>,
+    /// How long an injected timeout keeps the caller waiting.
+    pub fault_delay: Duration,
 }
 
 impl SandboxConfig {
@@ -41,6 +45,7 @@ impl SandboxConfig {
         SandboxConfig {
             notify_url: notify_url.into(),
             notify_retry_delays: [1, 2, 5, 10, 30, 60, 120, 300].map(Duration::from_secs).to_vec(),
+            fault_delay: Duration::from_secs(60),
         }
     }
 }
@@ -51,6 +56,8 @@ pub struct Sandbox {
     ledger: Mutex<Ledger>,
     notify_url: RwLock<String>,
     notify_retry_delays: Vec<Duration>,
+    faults: Mutex<Vec<faults::Armed>>,
+    fault_delay: Duration,
     http: reqwest::Client,
 }
 
@@ -61,6 +68,8 @@ impl Sandbox {
             ledger: Mutex::new(Ledger::default()),
             notify_url: RwLock::new(config.notify_url),
             notify_retry_delays: config.notify_retry_delays,
+            faults: Mutex::new(Vec::new()),
+            fault_delay: config.fault_delay,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
@@ -96,6 +105,7 @@ impl Sandbox {
             .route("/toss/v1/payments/{payment_key}", get(toss::get_payment))
             .route("/toss/v1/payments/{payment_key}/cancel", post(toss::cancel))
             .route("/sandbox/bank/deposits", post(bank::deposit))
+            .route("/sandbox/faults", post(faults::arm))
             .route("/sandbox/clock", get(clock::get_clock).post(clock::advance_clock))
             .route("/sandbox/accounts/{account_number}", get(bank::account))
             .with_state(self.clone())

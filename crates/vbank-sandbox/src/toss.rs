@@ -2,6 +2,7 @@
 //! and `POST /v1/payments/{key}/cancel`, with Basic auth on the secret key and Toss'
 //! own error codes and HTTP statuses.
 
+use crate::faults::Operation;
 use crate::ledger::{Account, AccountState, RevokeRefusal};
 use crate::{notify, Sandbox};
 use axum::body::Bytes;
@@ -112,10 +113,17 @@ fn valid_order_id(order_id: &str) -> bool {
 }
 
 pub async fn issue(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(key) = secret_key(&headers) else {
+    let operation = issue_account(&sandbox, &headers, &body);
+    sandbox
+        .faulted(PgProvider::Tosspayments, Operation::Issue, operation)
+        .await
+}
+
+async fn issue_account(sandbox: &Arc<Sandbox>, headers: &HeaderMap, body: &Bytes) -> Response {
+    let Some(key) = secret_key(headers) else {
         return unauthorized();
     };
-    let request: wire::IssueRequest = match serde_json::from_slice(&body) {
+    let request: wire::IssueRequest = match serde_json::from_slice(body) {
         Ok(request) => request,
         Err(error) => return failure(StatusCode::BAD_REQUEST, wire::INVALID_REQUEST, &error.to_string()),
     };
@@ -188,10 +196,17 @@ pub async fn get_payment(
     headers: HeaderMap,
     Path(payment_key): Path<String>,
 ) -> Response {
-    let Some(key) = secret_key(&headers) else {
+    let operation = find_payment(&sandbox, &headers, &payment_key);
+    sandbox
+        .faulted(PgProvider::Tosspayments, Operation::Query, operation)
+        .await
+}
+
+async fn find_payment(sandbox: &Arc<Sandbox>, headers: &HeaderMap, payment_key: &str) -> Response {
+    let Some(key) = secret_key(headers) else {
         return unauthorized();
     };
-    match sandbox.ledger(|ledger| ledger.get(&key, &payment_key).cloned()) {
+    match sandbox.ledger(|ledger| ledger.get(&key, payment_key).cloned()) {
         Some(account) => Json(payment_of(&account)).into_response(),
         None => failure(
             StatusCode::NOT_FOUND,
@@ -207,15 +222,22 @@ pub async fn cancel(
     Path(payment_key): Path<String>,
     body: Bytes,
 ) -> Response {
-    let Some(key) = secret_key(&headers) else {
+    let operation = cancel_payment(&sandbox, &headers, &payment_key, &body);
+    sandbox
+        .faulted(PgProvider::Tosspayments, Operation::Revoke, operation)
+        .await
+}
+
+async fn cancel_payment(sandbox: &Arc<Sandbox>, headers: &HeaderMap, payment_key: &str, body: &Bytes) -> Response {
+    let Some(key) = secret_key(headers) else {
         return unauthorized();
     };
-    let request: wire::CancelRequest = match serde_json::from_slice(&body) {
+    let request: wire::CancelRequest = match serde_json::from_slice(body) {
         Ok(request) => request,
         Err(error) => return failure(StatusCode::BAD_REQUEST, wire::INVALID_REQUEST, &error.to_string()),
     };
     let now = sandbox.clock.now();
-    match sandbox.ledger(|ledger| ledger.revoke(&key, &payment_key, &request.cancel_reason, now)) {
+    match sandbox.ledger(|ledger| ledger.revoke(&key, payment_key, &request.cancel_reason, now)) {
         Ok(account) => {
             // Toss also fires DEPOSIT_CALLBACK with CANCELED for a pre-deposit cancel.
             if let Some(message) = notify::message_for(&account) {

@@ -4,6 +4,7 @@ use crate::edge::envelope::Text;
 use crate::edge::ApiError;
 use crate::services::tokens::TokenService;
 use std::sync::Arc;
+use std::time::Duration;
 use vbank_core::lifecycle::RevokedStatus;
 use vbank_core::time::Clock;
 use vbank_core::Channel;
@@ -16,6 +17,10 @@ pub struct Settings {
     pub revoked_status: RevokedStatus,
     /// Base URL of the PG simulators, when sandbox channels can be used.
     pub sandbox_url: Option<String>,
+    /// The reconciler's base interval (see `vbank_core::reconcile`).
+    pub reconcile_interval: Duration,
+    /// Delays between webhook delivery attempts; after the last, a delivery has failed.
+    pub webhook_retry_schedule: Vec<Duration>,
 }
 
 pub struct AppState {
@@ -24,6 +29,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub tokens: TokenService,
     pub settings: Settings,
+    /// Wakes the webhook dispatcher when an event was committed.
+    pub webhook_wakeup: tokio::sync::Notify,
 }
 
 impl AppState {

@@ -30,6 +30,18 @@ fn duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|error| format!("{error} (use a duration such as 30s, 10m or 1h)"))
 }
 
+/// A comma-separated list of durations, such as `1s,1s,2s`.
+#[derive(Debug, Clone)]
+pub struct DurationList(pub Vec<Duration>);
+
+fn duration_list(text: &str) -> Result<DurationList, String> {
+    text.split(',')
+        .filter(|part| !part.trim().is_empty())
+        .map(|part| duration(part.trim()))
+        .collect::<Result<Vec<_>, _>>()
+        .map(DurationList)
+}
+
 /// What a revoked virtual account becomes (api.md A3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RevokedStatusArg {
@@ -60,6 +72,14 @@ pub struct ServeArgs {
     /// Status a revoked virtual account gets.
     #[arg(long, env = "VBANK_REVOKED_VBANK_STATUS", value_enum, default_value = "cancelled")]
     pub revoked_vbank_status: RevokedStatusArg,
+    /// Base interval of the reconciler, which re-queries the PG for unpaid accounts
+    /// (after one interval, then doubling up to an hour, and once more at the due time)
+    /// and for revokes in doubt.
+    #[arg(long, env = "VBANK_RECONCILE_INTERVAL", default_value = "1m", value_parser = duration)]
+    pub reconcile_interval: Duration,
+    /// Delays between webhook delivery attempts, comma-separated (i'mport's schedule by default).
+    #[arg(long, env = "VBANK_WEBHOOK_RETRY_SCHEDULE", value_parser = duration_list)]
+    pub webhook_retry_schedule: Option<DurationList>,
     /// This server's address as PGs see it (INICIS signs it into every request).
     #[arg(long, env = "VBANK_CLIENT_IP", default_value = "127.0.0.1")]
     pub client_ip: String,
@@ -90,6 +110,15 @@ pub struct MerchantAddArgs {
     /// The merchant's name.
     #[arg(long)]
     pub name: Option<String>,
+    /// Default webhook URL, for payments without a `notice_url` of their own.
+    #[arg(long, env = "VBANK_WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// Webhook body: `json` or `form` (application/x-www-form-urlencoded).
+    #[arg(long, env = "VBANK_WEBHOOK_FORMAT", default_value = "json", value_parser = ["json", "form"])]
+    pub webhook_format: String,
+    /// Standard Webhooks signing secret (`whsec_...`); generated and printed when not given.
+    #[arg(long, env = "VBANK_WEBHOOK_SECRET")]
+    pub webhook_secret: Option<String>,
     /// KG INICIS INIAPI key for the INIpayTest channel; without it callers pass `pg_api_key`.
     #[arg(long, env = "VBANK_INICIS_API_KEY")]
     pub inicis_api_key: Option<String>,

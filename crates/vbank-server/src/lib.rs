@@ -8,6 +8,7 @@
 pub mod app;
 pub mod config;
 pub mod edge;
+pub mod jobs;
 mod routes;
 pub mod server;
 pub mod services;

@@ -4,10 +4,11 @@ use clap::Parser;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 use vbank_core::lifecycle::RevokedStatus;
+use vbank_core::{WebhookFormat, WebhookSettings};
 use vbank_sandbox::{Sandbox, SandboxConfig};
 use vbank_server::config::{Cli, Command, MerchantAddArgs, MerchantCommand, RevokedStatusArg, SandboxArgs, ServeArgs};
 use vbank_server::server::{self, SandboxMode, ServeConfig};
-use vbank_server::services::merchants::add_sandbox_merchant;
+use vbank_server::services::merchants::{add_sandbox_merchant, MerchantSpec};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -46,6 +47,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             RevokedStatusArg::Failed => RevokedStatus::Failed,
         },
         client_ip: args.client_ip,
+        reconcile_interval: args.reconcile_interval,
+        webhook_retry_schedule: args
+            .webhook_retry_schedule
+            .map(|schedule| schedule.0)
+            .unwrap_or_else(server::default_webhook_retry_schedule),
     };
     let running = server::start(config).await?;
     let url = running.url();
@@ -92,21 +98,27 @@ async fn sandbox(args: SandboxArgs) -> anyhow::Result<()> {
 
 async fn merchant_add(args: MerchantAddArgs) -> anyhow::Result<()> {
     let store = vbank_store::open(&args.database_url).await?;
-    let name = args.name.unwrap_or_else(|| args.imp_key.clone());
-    let (merchant, channels) = add_sandbox_merchant(
-        store.as_ref(),
-        &name,
-        &args.imp_key,
-        &args.imp_secret,
-        args.inicis_api_key,
-    )
-    .await?;
+    let spec = MerchantSpec {
+        name: args.name.unwrap_or_else(|| args.imp_key.clone()),
+        imp_key: args.imp_key,
+        imp_secret: args.imp_secret,
+        inicis_api_key: args.inicis_api_key,
+        webhook: WebhookSettings {
+            url: args.webhook_url,
+            format: WebhookFormat::parse(&args.webhook_format).unwrap_or_default(),
+            secret: args.webhook_secret,
+        },
+    };
+    let (merchant, channels) = add_sandbox_merchant(store.as_ref(), spec).await?;
     println!(
         "Added merchant {} (imp_key {}) with sandbox channels:",
         merchant.name, merchant.imp_key
     );
     for channel in channels {
         println!("  pg={}.{}", channel.provider.code(), channel.mid);
+    }
+    if let Some(secret) = &merchant.webhook.secret {
+        println!("Webhook signing secret (Standard Webhooks): {secret}");
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use crate::app::{AppState, Settings};
 use crate::edge::envelope::{language_layer, method_not_allowed, route_not_found};
-use crate::services::merchants::{add_sandbox_merchant, random_text};
+use crate::services::merchants::{add_sandbox_merchant, random_text, MerchantSpec};
 use crate::services::tokens::TokenService;
 use anyhow::Context;
 use axum::extract::Request;
@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tower::Layer;
 use tower_http::normalize_path::NormalizePathLayer;
@@ -40,6 +40,17 @@ pub struct ServeConfig {
     pub pg_timeout: Duration,
     pub revoked_status: RevokedStatus,
     pub client_ip: String,
+    pub reconcile_interval: Duration,
+    pub webhook_retry_schedule: Vec<Duration>,
+}
+
+/// i'mport's retry schedule for webhooks (api.md A7): about a day in all.
+pub fn default_webhook_retry_schedule() -> Vec<Duration> {
+    [
+        60, 300, 300, 600, 600, 600, 600, 600, 3600, 3600, 3600, 3600, 3600, 21600, 21600, 21600,
+    ]
+    .map(Duration::from_secs)
+    .to_vec()
 }
 
 impl ServeConfig {
@@ -53,6 +64,8 @@ impl ServeConfig {
             pg_timeout: Duration::from_secs(10),
             revoked_status: RevokedStatus::Cancelled,
             client_ip: "127.0.0.1".into(),
+            reconcile_interval: Duration::from_secs(60),
+            webhook_retry_schedule: default_webhook_retry_schedule(),
         }
     }
 }
@@ -70,6 +83,8 @@ pub struct RunningServer {
     pub sandbox: Option<Arc<Sandbox>>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    stop_jobs: watch::Sender<bool>,
+    jobs: Vec<JoinHandle<()>>,
 }
 
 impl RunningServer {
@@ -83,6 +98,10 @@ impl RunningServer {
             let _ = shutdown.send(());
         }
         (&mut self.task).await??;
+        let _ = self.stop_jobs.send(true);
+        for job in self.jobs.drain(..) {
+            let _ = job.await;
+        }
         Ok(())
     }
 
@@ -143,7 +162,13 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
             imp_key: format!("imp_{}", random_text(12).to_lowercase()),
             imp_secret: random_text(48),
         };
-        add_sandbox_merchant(store.as_ref(), "Demo shop", &demo.imp_key, &demo.imp_secret, None).await?;
+        let spec = MerchantSpec {
+            name: "Demo shop".into(),
+            imp_key: demo.imp_key.clone(),
+            imp_secret: demo.imp_secret.clone(),
+            ..MerchantSpec::default()
+        };
+        add_sandbox_merchant(store.as_ref(), spec).await?;
         Some(demo)
     } else {
         None
@@ -158,8 +183,16 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
         settings: Settings {
             revoked_status: config.revoked_status,
             sandbox_url,
+            reconcile_interval: config.reconcile_interval,
+            webhook_retry_schedule: config.webhook_retry_schedule.clone(),
         },
+        webhook_wakeup: tokio::sync::Notify::new(),
     });
+    let (stop_jobs, stop_receiver) = watch::channel(false);
+    let jobs = vec![
+        tokio::spawn(crate::jobs::reconciler::run(state.clone(), stop_receiver.clone())),
+        tokio::spawn(crate::jobs::webhooks::run(state.clone(), stop_receiver)),
+    ];
 
     let mut router: Router = crate::routes::router()
         .fallback(route_not_found)
@@ -188,5 +221,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
         sandbox,
         shutdown: Some(shutdown_sender),
         task,
+        stop_jobs,
+        jobs,
     })
 }

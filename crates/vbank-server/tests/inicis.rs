@@ -40,15 +40,16 @@ async fn a_wrong_pg_api_key_comes_back_as_the_hash_data_error() {
 async fn a_channel_configured_with_the_key_revokes_without_one_in_the_query() {
     let app = TestApp::start().await;
     let store = vbank_store::open(&app.database_url).await.unwrap();
-    vbank_server::services::merchants::add_sandbox_merchant(
-        store.as_ref(),
-        "keyed",
-        "keyed",
-        "keyed-secret",
-        Some(INIAPI_KEY.to_owned()),
-    )
-    .await
-    .unwrap();
+    let spec = vbank_server::services::merchants::MerchantSpec {
+        name: "keyed".into(),
+        imp_key: "keyed".into(),
+        imp_secret: "keyed-secret".into(),
+        inicis_api_key: Some(INIAPI_KEY.to_owned()),
+        ..Default::default()
+    };
+    vbank_server::services::merchants::add_sandbox_merchant(store.as_ref(), spec)
+        .await
+        .unwrap();
     let token = app.get_token("keyed", "keyed-secret").await.assert_ok()["access_token"]
         .as_str()
         .unwrap()

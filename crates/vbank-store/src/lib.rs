@@ -12,7 +12,10 @@ pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
 use vbank_core::lifecycle::Decision;
-use vbank_core::{Channel, ChannelSecrets, ImpUid, Merchant, Payment, PgProvider, UnixSeconds, VbankStatus};
+use vbank_core::{
+    Channel, ChannelSecrets, ImpUid, Merchant, Payment, PgProvider, UnixSeconds, VbankStatus, WebhookFormat,
+    WebhookSettings,
+};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -39,6 +42,7 @@ pub struct NewMerchant {
     pub imp_key: String,
     pub imp_secret_hash: String,
     pub name: String,
+    pub webhook: WebhookSettings,
     pub channels: Vec<NewChannel>,
 }
 
@@ -148,10 +152,116 @@ pub trait Store: Send + Sync + 'static {
         decide: Decide,
     ) -> StoreResult<TransitionOutcome>;
 
+    /// Payments awaiting a deposit whose reconcile time has come, earliest first.
+    async fn due_for_reconcile(&self, now: UnixSeconds, limit: u32) -> StoreResult<Vec<Payment>>;
+    /// Sets when the reconciler next asks the PG, if the payment still awaits its deposit.
+    async fn reschedule(&self, imp_uid: &ImpUid, reconcile_at: Option<UnixSeconds>, step: u32) -> StoreResult<()>;
+
+    /// Creates the deliveries of new outbox events: one per `notice_url` of the payment,
+    /// else one to the merchant's webhook URL, else none. Returns how many events.
+    async fn expand_outbox(&self, now: UnixSeconds, limit: u32) -> StoreResult<usize>;
+    /// Claims deliveries due at `now`, leasing them until `lease_until`.
+    async fn claim_deliveries(
+        &self,
+        now: UnixSeconds,
+        lease_until: UnixSeconds,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>>;
+    async fn record_attempt(
+        &self,
+        delivery_id: i64,
+        attempt: &DeliveryAttempt,
+        state: DeliveryState,
+    ) -> StoreResult<()>;
+    /// The merchant's deliveries for a payment, with their attempts.
+    async fn deliveries(&self, merchant_id: i64, imp_uid: &str) -> StoreResult<Vec<DeliveryRecord>>;
+    /// Queues the merchant's delivery for another attempt now; `false` if it is not theirs.
+    async fn resend_delivery(&self, merchant_id: i64, delivery_id: i64, now: UnixSeconds) -> StoreResult<bool>;
+
+    /// Claims an idempotency key for a request whose parameters hash to `request_hash`.
+    async fn claim_idempotency_key(
+        &self,
+        merchant_id: i64,
+        key: &str,
+        request_hash: &str,
+        now: UnixSeconds,
+    ) -> StoreResult<IdempotencyClaim>;
+    /// Stores the answer of a claimed key; `None` releases it (the request may be retried).
+    async fn finish_idempotency_key(
+        &self,
+        merchant_id: i64,
+        key: &str,
+        answer: Option<(u16, &[u8])>,
+    ) -> StoreResult<()>;
+
     /// Appends a line to a payment's history (PG calls, refused notifications, anomalies).
     async fn record_event(&self, imp_uid: &ImpUid, at: UnixSeconds, kind: &str, detail: &str) -> StoreResult<()>;
     /// The outbox events of a payment, oldest first: `(status, cancellation_id)`.
     async fn outbox_events(&self, imp_uid: &ImpUid) -> StoreResult<Vec<(String, Option<String>)>>;
+}
+
+/// A webhook delivery to attempt now: one event to one URL.
+#[derive(Debug, Clone)]
+pub struct DeliveryJob {
+    pub delivery_id: i64,
+    /// The event's id; the same on every attempt and resend (`webhook-id`).
+    pub event_id: i64,
+    pub url: String,
+    pub attempts: u32,
+    pub imp_uid: String,
+    pub merchant_uid: String,
+    pub status: String,
+    pub cancellation_id: Option<String>,
+    pub format: WebhookFormat,
+    pub secret: Option<String>,
+}
+
+/// One attempt at a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryAttempt {
+    pub at: UnixSeconds,
+    pub http_status: Option<u16>,
+    pub latency_ms: i64,
+    pub error: Option<String>,
+}
+
+/// What became of a delivery after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryState {
+    Delivered,
+    RetryAt(UnixSeconds),
+    Failed,
+}
+
+/// A delivery with its attempts, as `GET /webhooks` lists it.
+#[derive(Debug, Clone)]
+pub struct DeliveryRecord {
+    pub id: i64,
+    pub event_id: i64,
+    pub imp_uid: String,
+    pub status: String,
+    pub cancellation_id: Option<String>,
+    pub url: String,
+    pub state: String,
+    pub next_attempt_at: Option<UnixSeconds>,
+    pub created_at: UnixSeconds,
+    pub delivered_at: Option<UnixSeconds>,
+    pub attempts: Vec<DeliveryAttempt>,
+}
+
+/// A stored answer to an idempotent request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdempotencyClaim {
+    /// The key is new: this request goes ahead and must `finish` it.
+    Claimed,
+    /// The first request with this key is still running.
+    InFlight,
+    /// The first request finished; here is its answer and its request's hash.
+    Done {
+        request_hash: String,
+        status: u16,
+        body: Vec<u8>,
+    },
 }
 
 /// Opens the store a database URL names, applying migrations.

@@ -7,8 +7,8 @@
 //! Reads use a pool of their own and never wait for writers.
 
 use crate::{
-    Decide, NewMerchant, PaymentFilter, Sorting, Store, StoreError, StoreResult, TimeAxis, TokenRecord,
-    TransitionOutcome,
+    Decide, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryState, IdempotencyClaim, NewMerchant, PaymentFilter,
+    Sorting, Store, StoreError, StoreResult, TimeAxis, TokenRecord, TransitionOutcome,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
@@ -20,7 +20,7 @@ use vbank_core::lifecycle::{Decision, Transition};
 use vbank_core::payment::{Buyer, VirtualAccount};
 use vbank_core::{
     BankCode, CancelEntry, CancellationId, Channel, ChannelSecrets, ImpUid, Merchant, MerchantUid, Payment, PgProvider,
-    UnixSeconds, VbankStatus, Won,
+    UnixSeconds, VbankStatus, WebhookFormat, WebhookSettings, Won,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -33,7 +33,7 @@ pub struct SqliteStore {
 const PAYMENT_COLUMNS: &str = "imp_uid, merchant_id, channel_id, merchant_uid, pg_provider, pg_id, pg_tid, \
     pg_secret, sandbox, name, amount, cancel_amount, buyer_name, buyer_email, buyer_tel, buyer_addr, buyer_postcode, \
     custom_data, vbank_code, vbank_num, vbank_holder, vbank_date, vbank_issued_at, status, started_at, \
-    paid_at, failed_at, cancelled_at, updated_at, fail_reason, cancel_reason, receipt_url, notice_urls";
+    paid_at, failed_at, cancelled_at, updated_at, fail_reason, cancel_reason, receipt_url, notice_urls, reconcile_at, reconcile_step";
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at a `sqlite://PATH` URL and migrates it.
@@ -50,6 +50,10 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&writer).await?;
+        // One process owns a SQLite file: leases held by a process that died are void.
+        sqlx::query("UPDATE webhook_deliveries SET leased_until = NULL WHERE leased_until IS NOT NULL")
+            .execute(&writer)
+            .await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
@@ -66,12 +70,20 @@ fn provider_from(code: &str) -> StoreResult<PgProvider> {
     PgProvider::from_str(code).map_err(|()| corrupt(format!("unknown pg_provider {code}")))
 }
 
+const MERCHANT_COLUMNS: &str = "id, imp_key, imp_secret_hash, name, webhook_url, webhook_format, webhook_secret";
+
 fn merchant_from_row(row: &SqliteRow) -> StoreResult<Merchant> {
+    let format: String = row.try_get("webhook_format")?;
     Ok(Merchant {
         id: row.try_get("id")?,
         imp_key: row.try_get("imp_key")?,
         imp_secret_hash: row.try_get("imp_secret_hash")?,
         name: row.try_get("name")?,
+        webhook: WebhookSettings {
+            url: row.try_get("webhook_url")?,
+            format: WebhookFormat::parse(&format).ok_or_else(|| corrupt(format!("webhook_format {format}")))?,
+            secret: row.try_get("webhook_secret")?,
+        },
     })
 }
 
@@ -146,6 +158,8 @@ fn payment_from_row(row: &SqliteRow, cancel_history: Vec<CancelEntry>) -> StoreR
         receipt_url: row.try_get("receipt_url")?,
         notice_urls: serde_json::from_str(&notice_urls).map_err(corrupt)?,
         cancel_history,
+        reconcile_at: row.try_get("reconcile_at")?,
+        reconcile_step: row.try_get("reconcile_step")?,
     })
 }
 
@@ -255,7 +269,7 @@ async fn write_transition(connection: &mut SqliteConnection, transition: &Transi
     let after = &transition.payment;
     let updated = sqlx::query(
         "UPDATE payments SET status = ?, cancel_amount = ?, paid_at = ?, failed_at = ?, cancelled_at = ?, \
-         updated_at = ?, fail_reason = ?, cancel_reason = ? WHERE imp_uid = ? AND status = ?",
+         updated_at = ?, fail_reason = ?, cancel_reason = ?, reconcile_at = ? WHERE imp_uid = ? AND status = ?",
     )
     .bind(after.status.as_str())
     .bind(after.cancel_amount.get())
@@ -265,6 +279,7 @@ async fn write_transition(connection: &mut SqliteConnection, transition: &Transi
     .bind(after.updated_at)
     .bind(after.fail_reason.as_deref())
     .bind(after.cancel_reason.as_deref())
+    .bind(after.reconcile_at)
     .bind(after.imp_uid.as_str())
     .bind(transition.from.as_str())
     .execute(&mut *connection)
@@ -310,13 +325,16 @@ impl Store for SqliteStore {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let now = chrono::Utc::now().timestamp();
         let inserted = sqlx::query(
-            "INSERT INTO merchants (imp_key, imp_secret_hash, name, created_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (imp_key) DO NOTHING RETURNING id",
+            "INSERT INTO merchants (imp_key, imp_secret_hash, name, created_at, webhook_url, webhook_format, \
+             webhook_secret) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (imp_key) DO NOTHING RETURNING id",
         )
         .bind(&merchant.imp_key)
         .bind(&merchant.imp_secret_hash)
         .bind(&merchant.name)
         .bind(now)
+        .bind(merchant.webhook.url.as_deref())
+        .bind(merchant.webhook.format.as_str())
+        .bind(merchant.webhook.secret.as_deref())
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = inserted else {
@@ -357,6 +375,7 @@ impl Store for SqliteStore {
                 imp_key: merchant.imp_key,
                 imp_secret_hash: merchant.imp_secret_hash,
                 name: merchant.name,
+                webhook: merchant.webhook,
             },
             channels,
         ))
@@ -369,7 +388,7 @@ impl Store for SqliteStore {
     }
 
     async fn merchant_by_imp_key(&self, imp_key: &str) -> StoreResult<Option<Merchant>> {
-        sqlx::query("SELECT id, imp_key, imp_secret_hash, name FROM merchants WHERE imp_key = ?")
+        sqlx::query(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE imp_key = ?"))
             .bind(imp_key)
             .fetch_optional(&self.reader)
             .await?
@@ -472,7 +491,7 @@ impl Store for SqliteStore {
 
     async fn insert_payment(&self, payment: &Payment) -> StoreResult<()> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let placeholders = vec!["?"; 33].join(", ");
+        let placeholders = vec!["?"; 35].join(", ");
         let notice_urls = serde_json::to_string(&payment.notice_urls).map_err(corrupt)?;
         sqlx::query(&format!(
             "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ({placeholders})"
@@ -510,6 +529,8 @@ impl Store for SqliteStore {
         .bind(payment.cancel_reason.as_deref())
         .bind(payment.receipt_url.as_deref())
         .bind(notice_urls)
+        .bind(payment.reconcile_at)
+        .bind(payment.reconcile_step)
         .execute(&mut *tx)
         .await?;
         insert_outbox(
@@ -664,6 +685,283 @@ impl Store for SqliteStore {
                 Ok(TransitionOutcome::Unchanged(payment, Decision::Anomaly(anomaly)))
             }
         }
+    }
+
+    async fn due_for_reconcile(&self, now: UnixSeconds, limit: u32) -> StoreResult<Vec<Payment>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE reconcile_at IS NOT NULL AND reconcile_at <= ? \
+             AND status IN ('ready', 'revoke_in_doubt') ORDER BY reconcile_at LIMIT ?"
+        ))
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.writer)
+        .await?;
+        hydrate(&self.writer, rows).await
+    }
+
+    async fn reschedule(&self, imp_uid: &ImpUid, reconcile_at: Option<UnixSeconds>, step: u32) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE payments SET reconcile_at = ?, reconcile_step = ? \
+             WHERE imp_uid = ? AND status IN ('ready', 'revoke_in_doubt')",
+        )
+        .bind(reconcile_at)
+        .bind(step)
+        .bind(imp_uid.as_str())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn expand_outbox(&self, now: UnixSeconds, limit: u32) -> StoreResult<usize> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let events = sqlx::query(
+            "SELECT o.id, o.merchant_id, o.imp_uid, p.notice_urls, m.webhook_url FROM outbox o \
+             JOIN payments p ON p.imp_uid = o.imp_uid JOIN merchants m ON m.id = o.merchant_id \
+             WHERE o.expanded = 0 ORDER BY o.id LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        for event in &events {
+            let event_id: i64 = event.try_get("id")?;
+            let notice_urls: Vec<String> = serde_json::from_str(event.try_get("notice_urls")?).map_err(corrupt)?;
+            let default_url: Option<String> = event.try_get("webhook_url")?;
+            let urls = if notice_urls.is_empty() {
+                default_url.into_iter().collect()
+            } else {
+                notice_urls
+            };
+            for url in urls {
+                sqlx::query(
+                    "INSERT INTO webhook_deliveries (outbox_id, merchant_id, imp_uid, url, state, next_attempt_at, \
+                     created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+                )
+                .bind(event_id)
+                .bind(event.try_get::<i64, _>("merchant_id")?)
+                .bind(event.try_get::<String, _>("imp_uid")?)
+                .bind(url)
+                .bind(now)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("UPDATE outbox SET expanded = 1 WHERE id = ?")
+                .bind(event_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(events.len())
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: UnixSeconds,
+        lease_until: UnixSeconds,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let rows = sqlx::query(
+            "SELECT d.id, d.outbox_id, d.url, d.attempts, o.imp_uid, o.merchant_uid, o.status, o.cancellation_id, \
+             m.webhook_format, m.webhook_secret FROM webhook_deliveries d JOIN outbox o ON o.id = d.outbox_id \
+             JOIN merchants m ON m.id = d.merchant_id \
+             WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND (d.leased_until IS NULL OR d.leased_until <= ?) \
+             ORDER BY d.next_attempt_at, d.id LIMIT ?",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let delivery_id: i64 = row.try_get("id")?;
+            // The lease: nobody else picks it up until then; a crash frees it by then.
+            sqlx::query("UPDATE webhook_deliveries SET leased_until = ? WHERE id = ?")
+                .bind(lease_until)
+                .bind(delivery_id)
+                .execute(&mut *tx)
+                .await?;
+            let format: String = row.try_get("webhook_format")?;
+            jobs.push(DeliveryJob {
+                delivery_id,
+                event_id: row.try_get("outbox_id")?,
+                url: row.try_get("url")?,
+                attempts: row.try_get("attempts")?,
+                imp_uid: row.try_get("imp_uid")?,
+                merchant_uid: row.try_get("merchant_uid")?,
+                status: row.try_get("status")?,
+                cancellation_id: row.try_get("cancellation_id")?,
+                format: WebhookFormat::parse(&format).ok_or_else(|| corrupt(format!("webhook_format {format}")))?,
+                secret: row.try_get("webhook_secret")?,
+            });
+        }
+        tx.commit().await?;
+        Ok(jobs)
+    }
+
+    async fn record_attempt(
+        &self,
+        delivery_id: i64,
+        attempt: &DeliveryAttempt,
+        state: DeliveryState,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "INSERT INTO webhook_attempts (delivery_id, at, http_status, latency_ms, error) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(delivery_id)
+        .bind(attempt.at)
+        .bind(attempt.http_status.map(i64::from))
+        .bind(attempt.latency_ms)
+        .bind(attempt.error.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        let (state_name, next_attempt_at, delivered_at) = match state {
+            DeliveryState::Delivered => ("delivered", None, Some(attempt.at)),
+            DeliveryState::RetryAt(at) => ("pending", Some(at), None),
+            DeliveryState::Failed => ("failed", None, None),
+        };
+        sqlx::query(
+            "UPDATE webhook_deliveries SET attempts = attempts + 1, state = ?, next_attempt_at = ?, delivered_at = ?, \
+             leased_until = NULL WHERE id = ?",
+        )
+        .bind(state_name)
+        .bind(next_attempt_at)
+        .bind(delivered_at)
+        .bind(delivery_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn deliveries(&self, merchant_id: i64, imp_uid: &str) -> StoreResult<Vec<DeliveryRecord>> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.outbox_id, d.imp_uid, o.status, o.cancellation_id, d.url, d.state, d.next_attempt_at, \
+             d.created_at, d.delivered_at FROM webhook_deliveries d JOIN outbox o ON o.id = d.outbox_id \
+             WHERE d.merchant_id = ? AND d.imp_uid = ? ORDER BY d.id",
+        )
+        .bind(merchant_id)
+        .bind(imp_uid)
+        .fetch_all(&self.reader)
+        .await?;
+        let mut records = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = row.try_get("id")?;
+            let attempts = sqlx::query(
+                "SELECT at, http_status, latency_ms, error FROM webhook_attempts WHERE delivery_id = ? ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(|attempt| {
+                Ok(DeliveryAttempt {
+                    at: attempt.try_get("at")?,
+                    http_status: attempt
+                        .try_get::<Option<i64>, _>("http_status")?
+                        .map(|status| status as u16),
+                    latency_ms: attempt.try_get("latency_ms")?,
+                    error: attempt.try_get("error")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+            records.push(DeliveryRecord {
+                id,
+                event_id: row.try_get("outbox_id")?,
+                imp_uid: row.try_get("imp_uid")?,
+                status: row.try_get("status")?,
+                cancellation_id: row.try_get("cancellation_id")?,
+                url: row.try_get("url")?,
+                state: row.try_get("state")?,
+                next_attempt_at: row.try_get("next_attempt_at")?,
+                created_at: row.try_get("created_at")?,
+                delivered_at: row.try_get("delivered_at")?,
+                attempts,
+            });
+        }
+        Ok(records)
+    }
+
+    async fn resend_delivery(&self, merchant_id: i64, delivery_id: i64, now: UnixSeconds) -> StoreResult<bool> {
+        let updated = sqlx::query(
+            "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = ? WHERE id = ? AND merchant_id = ?",
+        )
+        .bind(now)
+        .bind(delivery_id)
+        .bind(merchant_id)
+        .execute(&self.writer)
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    async fn claim_idempotency_key(
+        &self,
+        merchant_id: i64,
+        key: &str,
+        request_hash: &str,
+        now: UnixSeconds,
+    ) -> StoreResult<IdempotencyClaim> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let existing = sqlx::query(
+            "SELECT request_hash, status_code, body FROM idempotency_keys WHERE merchant_id = ? AND key = ?",
+        )
+        .bind(merchant_id)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let claim = match existing {
+            None => {
+                sqlx::query(
+                    "INSERT INTO idempotency_keys (merchant_id, key, request_hash, created_at) VALUES (?, ?, ?, ?)",
+                )
+                .bind(merchant_id)
+                .bind(key)
+                .bind(request_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                IdempotencyClaim::Claimed
+            }
+            Some(row) => match row.try_get::<Option<i64>, _>("status_code")? {
+                None => IdempotencyClaim::InFlight,
+                Some(status) => IdempotencyClaim::Done {
+                    request_hash: row.try_get("request_hash")?,
+                    status: status as u16,
+                    body: row.try_get::<Option<Vec<u8>>, _>("body")?.unwrap_or_default(),
+                },
+            },
+        };
+        tx.commit().await?;
+        Ok(claim)
+    }
+
+    async fn finish_idempotency_key(
+        &self,
+        merchant_id: i64,
+        key: &str,
+        answer: Option<(u16, &[u8])>,
+    ) -> StoreResult<()> {
+        match answer {
+            Some((status, body)) => {
+                sqlx::query("UPDATE idempotency_keys SET status_code = ?, body = ? WHERE merchant_id = ? AND key = ?")
+                    .bind(i64::from(status))
+                    .bind(body)
+                    .bind(merchant_id)
+                    .bind(key)
+                    .execute(&self.writer)
+                    .await?
+            }
+            None => {
+                sqlx::query("DELETE FROM idempotency_keys WHERE merchant_id = ? AND key = ? AND status_code IS NULL")
+                    .bind(merchant_id)
+                    .bind(key)
+                    .execute(&self.writer)
+                    .await?
+            }
+        };
+        Ok(())
     }
 
     async fn record_event(&self, imp_uid: &ImpUid, at: UnixSeconds, kind: &str, detail: &str) -> StoreResult<()> {

@@ -120,6 +120,8 @@ pub enum ApiError {
     NoPaymentsFound,
     /// 404, -1: no such API.
     RouteNotFound,
+    /// 404, -1: another resource that does not exist (or is another merchant's).
+    NotFound(Text),
     /// 405, -1.
     MethodNotAllowed,
     /// 400, 1: bad input; the message names the field.
@@ -173,6 +175,7 @@ impl ApiError {
                 -1,
                 Text::new("존재하지 않는 API입니다.", "No such API.").pick().into(),
             ),
+            ApiError::NotFound(text) => (StatusCode::NOT_FOUND, -1, text.pick().into()),
             ApiError::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 -1,

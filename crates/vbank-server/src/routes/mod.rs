@@ -5,6 +5,7 @@ mod notifications;
 mod payments;
 mod tokens;
 mod vbanks;
+mod webhooks;
 
 use crate::app::AppState;
 use axum::Router;
@@ -16,4 +17,5 @@ pub fn router() -> Router<Arc<AppState>> {
         .merge(vbanks::router())
         .merge(payments::router())
         .merge(notifications::router())
+        .merge(webhooks::router())
 }

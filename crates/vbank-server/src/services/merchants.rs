@@ -1,9 +1,10 @@
 //! Creating merchants with sandbox channels for every PG vbank has.
 
 use crate::services::tokens::hash_secret;
+use base64::Engine;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
-use vbank_core::{Channel, ChannelSecrets, Merchant, PgProvider};
+use vbank_core::{Channel, ChannelSecrets, Merchant, PgProvider, WebhookSettings};
 use vbank_store::{NewChannel, NewMerchant, Store};
 
 /// The public KG INICIS test MID; the simulator holds its INIAPI key.
@@ -47,19 +48,33 @@ pub fn sandbox_channels(inicis_api_key: Option<String>) -> Vec<NewChannel> {
         .collect()
 }
 
+/// A fresh Standard Webhooks signing secret: `whsec_` + base64 of 24 random bytes.
+pub fn generate_webhook_secret() -> String {
+    let bytes: [u8; 24] = rand::random();
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// What a new merchant is made of.
+#[derive(Debug, Clone, Default)]
+pub struct MerchantSpec {
+    pub name: String,
+    pub imp_key: String,
+    pub imp_secret: String,
+    pub inicis_api_key: Option<String>,
+    /// When `webhook.secret` is `None`, one is generated.
+    pub webhook: WebhookSettings,
+}
+
 /// Creates a merchant with sandbox channels for every PG.
-pub async fn add_sandbox_merchant(
-    store: &dyn Store,
-    name: &str,
-    imp_key: &str,
-    imp_secret: &str,
-    inicis_api_key: Option<String>,
-) -> anyhow::Result<(Merchant, Vec<Channel>)> {
+pub async fn add_sandbox_merchant(store: &dyn Store, spec: MerchantSpec) -> anyhow::Result<(Merchant, Vec<Channel>)> {
+    let mut webhook = spec.webhook;
+    webhook.secret.get_or_insert_with(generate_webhook_secret);
     let merchant = NewMerchant {
-        imp_key: imp_key.to_owned(),
-        imp_secret_hash: hash_secret(imp_secret)?,
-        name: name.to_owned(),
-        channels: sandbox_channels(inicis_api_key),
+        imp_key: spec.imp_key,
+        imp_secret_hash: hash_secret(&spec.imp_secret)?,
+        name: spec.name,
+        webhook,
+        channels: sandbox_channels(spec.inicis_api_key),
     };
     Ok(store.create_merchant(merchant).await?)
 }

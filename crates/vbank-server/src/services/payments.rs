@@ -19,6 +19,9 @@ pub async fn apply_fact(state: &AppState, imp_uid: &ImpUid, fact: PgFact, audit:
         lifecycle::apply(stored, fact, now, revoked_status, cancellation_id)
     });
     let outcome = state.store.transition(imp_uid, now, audit, decide).await?;
+    if matches!(outcome, TransitionOutcome::Applied(_)) {
+        state.webhook_wakeup.notify_one();
+    }
     if let TransitionOutcome::Unchanged(_, lifecycle::Decision::Anomaly(anomaly)) = &outcome {
         tracing::warn!(%imp_uid, ?anomaly, audit, "PG fact contradicts vbank's record; recorded, not applied");
     }

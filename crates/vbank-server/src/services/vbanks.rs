@@ -6,6 +6,7 @@ use crate::edge::{ApiError, ApiResult};
 use crate::services::payments::{apply_fact, fact_of};
 use vbank_core::lifecycle::{self, PgFact, RevokeRefusal, DEFAULT_REVOKE_REASON};
 use vbank_core::payment::{Buyer, VirtualAccount};
+use vbank_core::reconcile;
 use vbank_core::{
     BankCode, Channel, ChannelSecrets, ImpUid, MerchantUid, Payment, PgProvider, UnixSeconds, VbankStatus, WireStatus,
     Won,
@@ -202,8 +203,11 @@ pub async fn issue(state: &AppState, merchant_id: i64, input: IssueInput) -> Api
         receipt_url: issued.receipt_url,
         notice_urls: input.notice_urls,
         cancel_history: Vec::new(),
+        reconcile_at: reconcile::check_time(now, input.due, 0, state.settings.reconcile_interval.as_secs() as i64),
+        reconcile_step: 0,
     };
     state.store.insert_payment(&payment).await?;
+    state.webhook_wakeup.notify_one();
     Ok(payment)
 }
 

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use tempfile::TempDir;
 use vbank_server::server::{self, RunningServer, ServeConfig};
-use vbank_server::services::merchants::add_sandbox_merchant;
+use vbank_server::services::merchants::{add_sandbox_merchant, MerchantSpec};
 
 pub const INIAPI_KEY: &str = "ItEQKi3rY7uvDS8l";
 pub const INICIS_PG: &str = "html5_inicis.INIpayTest";
@@ -73,6 +73,10 @@ impl TestApp {
     }
 
     pub async fn start_with(configure: impl FnOnce(&mut ServeConfig)) -> TestApp {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+            .with_test_writer()
+            .try_init();
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = format!("sqlite://{}", dir.path().join("vbank.db").display());
         let mut config = ServeConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), database_url.clone());
@@ -90,9 +94,21 @@ impl TestApp {
 
     /// A new merchant with sandbox channels, and its token.
     pub async fn merchant(&self, imp_key: &str) -> Merchant {
+        self.merchant_with(imp_key, Default::default()).await
+    }
+
+    /// A new merchant with these webhook settings, and its token.
+    pub async fn merchant_with(&self, imp_key: &str, webhook: vbank_core::WebhookSettings) -> Merchant {
         let store = vbank_store::open(&self.database_url).await.expect("store opens");
         let imp_secret = format!("secret-of-{imp_key}");
-        add_sandbox_merchant(store.as_ref(), imp_key, imp_key, &imp_secret, None)
+        let spec = MerchantSpec {
+            name: imp_key.to_owned(),
+            imp_key: imp_key.to_owned(),
+            imp_secret: imp_secret.clone(),
+            inicis_api_key: None,
+            webhook,
+        };
+        add_sandbox_merchant(store.as_ref(), spec)
             .await
             .expect("merchant is added");
         let token = self.get_token(imp_key, &imp_secret).await.assert_ok()["access_token"]
