@@ -33,6 +33,7 @@ pub enum Fault {
     /// The PG acts, then never answers (in time).
     TimeoutAfterCommit,
     /// The PG answers 500 and does nothing.
+    #[serde(rename = "http_500")]
     Http500,
     /// The PG acts, then answers something unreadable.
     Garbage,

@@ -265,3 +265,126 @@ impl TestApp {
 pub fn rand_suffix() -> String {
     format!("{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
 }
+
+/// A merchant's webhook endpoint: records every request, and fails the first
+/// `fail_first` with HTTP 500.
+pub struct WebhookReceiver {
+    pub url: String,
+    pub received: std::sync::Arc<std::sync::Mutex<Vec<ReceivedWebhook>>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReceivedWebhook {
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+    pub answered: u16,
+}
+
+impl WebhookReceiver {
+    pub async fn start(fail_first: usize) -> WebhookReceiver {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(listener, fail_first)
+    }
+
+    /// Listens on a given port (to come up after vbank has already tried it).
+    pub async fn start_on(port: u16, fail_first: usize) -> WebhookReceiver {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        Self::serve(listener, fail_first)
+    }
+
+    fn serve(listener: tokio::net::TcpListener, fail_first: usize) -> WebhookReceiver {
+        use axum::http::{HeaderMap, StatusCode};
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::<ReceivedWebhook>::new()));
+        let log = received.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: String| {
+                let log = log.clone();
+                async move {
+                    let mut log = log.lock().unwrap();
+                    let status = if log.len() < fail_first { 500 } else { 200 };
+                    log.push(ReceivedWebhook {
+                        headers,
+                        body,
+                        answered: status,
+                    });
+                    StatusCode::from_u16(status).unwrap()
+                }
+            }),
+        );
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        WebhookReceiver { url, received }
+    }
+
+    pub fn all(&self) -> Vec<ReceivedWebhook> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Waits until `predicate` holds for what was received, or panics after `seconds`.
+    pub async fn wait_for(&self, seconds: u64, predicate: impl Fn(&[ReceivedWebhook]) -> bool) -> Vec<ReceivedWebhook> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+        loop {
+            let all = self.all();
+            if predicate(&all) {
+                return all;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "webhooks never arrived as expected: {all:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl ReceivedWebhook {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+}
+
+/// Polls `check` until it returns true, or panics after `seconds`.
+pub async fn eventually<F, Fut>(seconds: u64, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(seconds);
+    while !check().await {
+        assert!(std::time::Instant::now() < deadline, "never happened: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+impl TestApp {
+    /// Arms a fault in the in-process sandbox.
+    pub async fn arm_fault(&self, pg: &str, operation: &str, fault: &str) {
+        let response = self
+            .http
+            .post(format!("{}/sandbox/faults", self.url))
+            .json(&json!({"pg": pg, "operation": operation, "fault": fault, "count": 1}))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "fault armed");
+    }
+
+    pub async fn status_of(&self, merchant: &Merchant, imp_uid: &str) -> String {
+        self.payment(merchant, imp_uid).await.assert_ok()["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// vbank's internal status, `revoke_in_doubt` included.
+    pub async fn internal_status(&self, merchant: &Merchant, imp_uid: &str) -> String {
+        let _ = merchant;
+        let store = vbank_store::open(&self.database_url).await.unwrap();
+        let imp_uid = vbank_core::ImpUid::parse(imp_uid).unwrap();
+        let payment = store.payment_for_pg(&imp_uid).await.unwrap().unwrap();
+        payment.status.as_str().to_owned()
+    }
+}
