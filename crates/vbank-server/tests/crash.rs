@@ -26,6 +26,10 @@ fn free_port() -> u16 {
 
 /// Starts the real `vbank serve` binary and waits until it listens.
 async fn serve(database_url: &str) -> Process {
+    serve_with(database_url, &[]).await
+}
+
+async fn serve_with(database_url: &str, extra: &[&str]) -> Process {
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_vbank"))
         .args([
@@ -35,6 +39,7 @@ async fn serve(database_url: &str) -> Process {
             "--database-url",
             database_url,
         ])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -149,4 +154,74 @@ async fn an_acknowledged_revoke_survives_sigkill() {
         assert_eq!(statuses, ["ready", "cancelled"], "{imp_uid}");
         assert!(events[1].1.is_some(), "the cancel event carries its cancellation_id");
     }
+}
+
+#[tokio::test]
+async fn a_webhook_pending_when_the_server_is_killed_is_sent_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}", dir.path().join("vbank.db").display());
+    let http = reqwest::Client::new();
+    // The merchant's endpoint is down for now: nothing listens on this port yet.
+    let hook_port = free_port();
+    let hook_url = format!("http://127.0.0.1:{hook_port}/hook");
+    let added = Command::new(env!("CARGO_BIN_EXE_vbank"))
+        .args([
+            "merchant",
+            "add",
+            "--imp-key",
+            "hooked",
+            "--imp-secret",
+            "hooked-secret",
+        ])
+        .args(["--webhook-url", &hook_url, "--database-url", &database_url])
+        .output()
+        .await
+        .unwrap();
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    assert!(
+        String::from_utf8_lossy(&added.stdout).contains("whsec_"),
+        "the generated secret is printed"
+    );
+
+    let schedule = ["--webhook-retry-schedule", "1s,1s,1s,1s,1s,1s,1s,1s,1s,1s"];
+    let mut first = serve_with(&database_url, &schedule).await;
+    let credentials = json!({"imp_key": "hooked", "imp_secret": "hooked-secret"});
+    let token = call(
+        &http,
+        http.post(format!("{}/users/getToken", first.url)).json(&credentials),
+    )
+    .await["response"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let issued = call(
+        &http,
+        http.post(format!("{}/vbanks", first.url))
+            .bearer_auth(&token)
+            .json(&json!({
+                "merchant_uid": "hooked-1", "amount": 1000, "vbank_code": "004",
+                "vbank_due": common::now() + 3600, "buyer_name": "홍길동",
+            })),
+    )
+    .await;
+    let imp_uid = issued["response"]["imp_uid"].as_str().expect("issued").to_owned();
+    let revoked = call(
+        &http,
+        http.request(Method::DELETE, format!("{}/vbanks/{imp_uid}", first.url))
+            .bearer_auth(&token),
+    )
+    .await;
+    assert_eq!(revoked["response"]["status"], "cancelled");
+    first.child.kill().await.unwrap();
+
+    // The endpoint comes up, then vbank: the pending webhooks go out.
+    let receiver = common::WebhookReceiver::start_on(hook_port, 0).await;
+    let _second = serve_with(&database_url, &schedule).await;
+    let received = receiver
+        .wait_for(20, |all| {
+            all.iter().any(|w| w.json()["status"] == "cancelled") && all.iter().any(|w| w.json()["status"] == "ready")
+        })
+        .await;
+    assert!(received.iter().all(|w| w.json()["imp_uid"] == imp_uid.as_str()));
+    assert!(received.iter().all(|w| w.headers.contains_key("webhook-signature")));
 }
