@@ -73,6 +73,50 @@ pub enum PgFact {
     AwaitingDeposit,
     /// A revoke was sent and no answer came: it may or may not have happened.
     RevokeOutcomeUnknown,
+    /// The PG refunded part or all of a deposited account.
+    Refunded {
+        amount: Won,
+        cancel_tid: String,
+        at: UnixSeconds,
+        reason: String,
+        receipt_url: String,
+    },
+}
+
+/// Why a refund (`POST /payments/cancel`) may not be sent to the PG.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundRefusal {
+    /// Not deposited yet: revoke it with `DELETE /vbanks/{imp_uid}` instead.
+    AwaitingDeposit,
+    /// Revoked or failed before any deposit: there is nothing to refund.
+    NeverPaid,
+    AlreadyFullyCancelled,
+    /// The caller's view of the cancellable balance is not vbank's.
+    ChecksumMismatch { cancellable: Won },
+    ExceedsCancellable { cancellable: Won },
+}
+
+/// Checks a refund and returns the amount to refund: `requested`, or the whole
+/// cancellable balance when it is `None` or zero.
+pub fn check_refundable(payment: &Payment, requested: Option<Won>, checksum: Option<Won>) -> Result<Won, RefundRefusal> {
+    let cancellable = Won::new(payment.amount.get() - payment.cancel_amount.get()).unwrap_or(Won::ZERO);
+    match payment.status {
+        VbankStatus::Ready | VbankStatus::RevokeInDoubt => return Err(RefundRefusal::AwaitingDeposit),
+        VbankStatus::Cancelled | VbankStatus::Failed if payment.paid_at == 0 => return Err(RefundRefusal::NeverPaid),
+        VbankStatus::Cancelled | VbankStatus::Failed => return Err(RefundRefusal::AlreadyFullyCancelled),
+        VbankStatus::Paid => {}
+    }
+    if cancellable.is_zero() {
+        return Err(RefundRefusal::AlreadyFullyCancelled);
+    }
+    if checksum.is_some_and(|checksum| checksum != cancellable) {
+        return Err(RefundRefusal::ChecksumMismatch { cancellable });
+    }
+    let amount = requested.filter(|amount| !amount.is_zero()).unwrap_or(cancellable);
+    if amount > cancellable {
+        return Err(RefundRefusal::ExceedsCancellable { cancellable });
+    }
+    Ok(amount)
 }
 
 /// A webhook-worthy change, to be stored with the state change (the outbox).
@@ -217,6 +261,61 @@ pub fn apply(
                 reported: "awaiting deposit",
             }),
         },
+        PgFact::Refunded {
+            amount,
+            cancel_tid,
+            at,
+            reason,
+            receipt_url,
+        } => match from {
+            _ if payment.cancel_history.iter().any(|entry| entry.pg_tid == cancel_tid) => Decision::AlreadyRecorded,
+            VbankStatus::Paid => {
+                let cancel_amount = payment.cancel_amount.get() + amount.get();
+                if cancel_amount > payment.amount.get() {
+                    return Decision::Anomaly(Anomaly::Conflict {
+                        recorded: from,
+                        reported: "refunded more than was paid",
+                    });
+                }
+                let entry = CancelEntry {
+                    cancellation_id: cancellation_id.clone(),
+                    pg_tid: cancel_tid,
+                    amount,
+                    cancelled_at: at,
+                    reason: reason.clone(),
+                    receipt_url,
+                };
+                let mut after = payment.clone();
+                after.cancel_amount = Won::new(cancel_amount).unwrap_or(payment.amount);
+                after.cancel_reason = Some(reason);
+                after.cancel_history.push(entry.clone());
+                after.updated_at = now;
+                // A partial refund keeps the payment paid (i'mport V1 has no partial
+                // status) and changes no status, so it sends no webhook.
+                let event = if after.cancel_amount == payment.amount {
+                    after.status = VbankStatus::Cancelled;
+                    after.cancelled_at = at;
+                    Some(StatusEvent {
+                        status: WireStatus::Cancelled,
+                        cancellation_id: Some(cancellation_id),
+                    })
+                } else {
+                    None
+                };
+                Decision::Apply(Box::new(Transition {
+                    from,
+                    payment: after,
+                    cancel_entry: Some(entry),
+                    event,
+                }))
+            }
+            VbankStatus::Ready | VbankStatus::RevokeInDoubt | VbankStatus::Cancelled | VbankStatus::Failed => {
+                Decision::Anomaly(Anomaly::Conflict {
+                    recorded: from,
+                    reported: "refunded",
+                })
+            }
+        },
         PgFact::RevokeOutcomeUnknown => match from {
             VbankStatus::Ready => {
                 // Ask the PG at once, and until it answers.
@@ -250,46 +349,9 @@ fn internal_move(payment: &Payment, to: VbankStatus, now: UnixSeconds) -> Decisi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payment::{Buyer, VirtualAccount};
-    use crate::{BankCode, ImpUid, MerchantUid, PgProvider};
 
     fn ready_payment() -> Payment {
-        Payment {
-            imp_uid: ImpUid::parse("imp_123456789012").unwrap(),
-            merchant_id: 1,
-            channel_id: 1,
-            merchant_uid: MerchantUid::parse("order-1").unwrap(),
-            pg_provider: PgProvider::Tosspayments,
-            pg_id: "mid".into(),
-            pg_tid: "tid".into(),
-            pg_secret: None,
-            sandbox: true,
-            name: None,
-            amount: Won::new(1000).unwrap(),
-            cancel_amount: Won::ZERO,
-            buyer: Buyer::default(),
-            custom_data: None,
-            account: VirtualAccount {
-                bank: BankCode::from_kftc("004").unwrap(),
-                number: "123".into(),
-                holder: None,
-                due: 2_000,
-                issued_at: 100,
-            },
-            status: VbankStatus::Ready,
-            started_at: 100,
-            paid_at: 0,
-            failed_at: 0,
-            cancelled_at: 0,
-            updated_at: 100,
-            fail_reason: None,
-            cancel_reason: None,
-            receipt_url: None,
-            notice_urls: vec![],
-            cancel_history: vec![],
-            reconcile_at: Some(160),
-            reconcile_step: 0,
-        }
+        super::tests_support::ready_payment()
     }
 
     fn revoked_fact() -> PgFact {
@@ -447,5 +509,121 @@ mod tests {
         assert_eq!(back.payment.status, VbankStatus::Ready);
         assert_eq!(back.event, None);
         assert_eq!(check_revocable(&doubt.payment), Ok(()));
+    }
+}
+
+#[cfg(test)]
+mod refund_tests {
+    use super::*;
+
+    fn paid(amount: i64) -> Payment {
+        let mut payment = tests_support::ready_payment();
+        payment.amount = Won::new(amount).unwrap();
+        payment.status = VbankStatus::Paid;
+        payment.paid_at = 300;
+        payment
+    }
+
+    fn refunded(payment: &Payment, amount: i64, tid: &str) -> Decision {
+        apply(
+            payment,
+            PgFact::Refunded {
+                amount: Won::new(amount).unwrap(),
+                cancel_tid: tid.into(),
+                at: 400,
+                reason: "환불".into(),
+                receipt_url: String::new(),
+            },
+            400,
+            RevokedStatus::Cancelled,
+            CancellationId::from_stored(format!("cancel_{tid}")),
+        )
+    }
+
+    #[test]
+    fn partial_then_full_refund() {
+        let first = match refunded(&paid(1000), 300, "r1") {
+            Decision::Apply(t) => *t,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(first.payment.status, VbankStatus::Paid);
+        assert_eq!(first.payment.cancel_amount.get(), 300);
+        assert_eq!(first.event, None);
+        assert_eq!(check_refundable(&first.payment, None, Some(Won::new(700).unwrap())), Ok(Won::new(700).unwrap()));
+        assert_eq!(
+            check_refundable(&first.payment, None, Some(Won::new(1000).unwrap())),
+            Err(RefundRefusal::ChecksumMismatch { cancellable: Won::new(700).unwrap() })
+        );
+        assert_eq!(refunded(&first.payment, 300, "r1"), Decision::AlreadyRecorded, "the same PG refund twice");
+        let second = match refunded(&first.payment, 700, "r2") {
+            Decision::Apply(t) => *t,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(second.payment.status, VbankStatus::Cancelled);
+        assert_eq!(second.payment.cancelled_at, 400);
+        assert_eq!(second.payment.paid_at, 300, "a refunded payment was paid");
+        assert_eq!(second.payment.cancel_history.len(), 2);
+        assert_eq!(second.event.unwrap().status, WireStatus::Cancelled);
+        assert_eq!(check_refundable(&second.payment, None, None), Err(RefundRefusal::AlreadyFullyCancelled));
+    }
+
+    #[test]
+    fn a_ready_account_is_revoked_not_refunded() {
+        let ready = tests_support::ready_payment();
+        assert_eq!(check_refundable(&ready, None, None), Err(RefundRefusal::AwaitingDeposit));
+        assert!(matches!(refunded(&ready, 1000, "r"), Decision::Anomaly(_)));
+    }
+
+    #[test]
+    fn more_than_the_balance_is_refused() {
+        assert_eq!(
+            check_refundable(&paid(1000), Some(Won::new(1001).unwrap()), None),
+            Err(RefundRefusal::ExceedsCancellable { cancellable: Won::new(1000).unwrap() })
+        );
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use crate::payment::{Buyer, VirtualAccount};
+    use crate::{BankCode, ImpUid, MerchantUid, Payment, PgProvider, VbankStatus, Won};
+
+    pub fn ready_payment() -> Payment {
+        Payment {
+            imp_uid: ImpUid::parse("imp_123456789012").unwrap(),
+            merchant_id: 1,
+            channel_id: 1,
+            merchant_uid: MerchantUid::parse("order-1").unwrap(),
+            pg_provider: PgProvider::Tosspayments,
+            pg_id: "mid".into(),
+            pg_tid: "tid".into(),
+            pg_secret: None,
+            sandbox: true,
+            name: None,
+            amount: Won::new(1000).unwrap(),
+            cancel_amount: Won::ZERO,
+            buyer: Buyer::default(),
+            custom_data: None,
+            account: VirtualAccount {
+                bank: BankCode::from_kftc("004").unwrap(),
+                number: "123".into(),
+                holder: None,
+                due: 2_000,
+                issued_at: 100,
+            },
+            status: VbankStatus::Ready,
+            started_at: 100,
+            paid_at: 0,
+            failed_at: 0,
+            cancelled_at: 0,
+            updated_at: 100,
+            fail_reason: None,
+            cancel_reason: None,
+            receipt_url: None,
+            notice_urls: vec![],
+            cancel_history: vec![],
+            reconcile_at: Some(160),
+            reconcile_step: 0,
+        }
     }
 }

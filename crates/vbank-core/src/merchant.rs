@@ -69,6 +69,9 @@ pub struct ChannelSecrets {
     /// KG INICIS INIAPI key. When absent, callers pass i'mport's `pg_api_key`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<String>,
+    /// KG INICIS INIAPI IV, which encrypts refund account numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_iv: Option<String>,
     /// An INIAPI key a caller passed with a successful issuance, kept only to confirm
     /// INICIS deposit notices by inquiry (INICIS signs none). Never used to revoke:
     /// a revoke needs `api_key` or the caller's `pg_api_key`, as on i'mport.

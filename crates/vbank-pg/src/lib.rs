@@ -83,6 +83,36 @@ pub enum RevokeOutcome {
     Unknown(String),
 }
 
+/// Where a refund of a deposited account is paid out.
+#[derive(Debug, Clone)]
+pub struct RefundAccount<'a> {
+    pub bank: BankCode,
+    pub number: &'a str,
+    pub holder: &'a str,
+}
+
+/// A refund after deposit (`POST /payments/cancel`).
+#[derive(Debug, Clone)]
+pub struct RefundRequest<'a> {
+    pub pg_tid: &'a str,
+    pub amount: Won,
+    /// Whether this refund empties the cancellable balance.
+    pub full: bool,
+    /// The balance left after this refund (INICIS `confirmPrice`).
+    pub remaining_after: Won,
+    pub reason: &'a str,
+    pub account: RefundAccount<'a>,
+    pub now: UnixSeconds,
+}
+
+/// A refund the PG accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refunded {
+    pub cancel_tid: String,
+    pub at: UnixSeconds,
+    pub receipt_url: String,
+}
+
 /// A PG's own refusal, passed through as `[code] message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PgRefusal {
@@ -168,6 +198,10 @@ pub trait Connector: Send + Sync {
         merchant_uid: &str,
         now: UnixSeconds,
     ) -> Result<PgState, PgError>;
+    /// Refunds a deposited account to the buyer's account.
+    async fn refund(&self, target: Target<'_>, request: &RefundRequest<'_>) -> Result<Refunded, PgError>;
+    /// Reads `refund_bank` in this PG's own code system (api.md B6.3).
+    fn refund_bank(&self, code: &str) -> Option<BankCode>;
     fn parse_notice(&self, content_type: Option<&str>, body: &[u8]) -> Result<Notice, NoticeError>;
     fn authenticate(&self, notice: &Notice, pg_secret: Option<&str>) -> Authenticity;
     fn acknowledge(&self, accepted: bool) -> Acknowledgement;

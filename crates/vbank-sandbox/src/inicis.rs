@@ -2,7 +2,7 @@
 //! `extra` (Inquiry), checking `hashData` with each test MID's INIAPI key as INICIS does.
 
 use crate::faults::Operation;
-use crate::ledger::{Account, AccountState, RevokeRefusal};
+use crate::ledger::{Account, AccountState, RefundRefusal, RevokeRefusal};
 use crate::{Sandbox, INICIS_TEST_KEYS};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -36,8 +36,8 @@ fn verify(fields: &Fields, parts: impl Fn(&str) -> String) -> Result<&str, (Stri
     let mid = get(fields, "mid");
     let key = INICIS_TEST_KEYS
         .iter()
-        .find(|(test_mid, _)| *test_mid == mid)
-        .map(|(_, key)| *key)
+        .find(|(test_mid, _, _)| *test_mid == mid)
+        .map(|(_, key, _)| *key)
         .ok_or_else(|| {
             failure(
                 wire::RESULT_BAD_REQUEST,
@@ -126,6 +126,7 @@ fn issue(sandbox: &Sandbox, fields: &Fields) -> Result<wire::IssueResponse, (Str
             issued_at: now,
             secret: None,
             state: AccountState::Issued,
+            refunds: Vec::new(),
         };
         ledger.insert(account.clone());
         account
@@ -149,17 +150,92 @@ fn issue(sandbox: &Sandbox, fields: &Fields) -> Result<wire::IssueResponse, (Str
 
 pub async fn refund(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, body: Bytes) -> Response {
     let fields = fields(&headers, &body);
+    // One endpoint serves the pre-deposit revoke (GVacct) and refunds after deposit (Vacct).
+    let is_revoke = get(&fields, "paymethod") == wire::PAYMETHOD_GVACCT;
     let operation = async {
-        let answer = revoke(&sandbox, &fields).unwrap_or_else(|(code, message)| wire::RefundResponse {
+        let answer = if is_revoke { revoke(&sandbox, &fields) } else { refund_deposit(&sandbox, &fields) };
+        let answer = answer.unwrap_or_else(|(code, message)| wire::RefundResponse {
             result_code: code,
             result_msg: message,
             ..Default::default()
         });
         Json(answer).into_response()
     };
-    sandbox
-        .faulted(PgProvider::Html5Inicis, Operation::Revoke, operation)
-        .await
+    let kind = if is_revoke { Operation::Revoke } else { Operation::Refund };
+    sandbox.faulted(PgProvider::Html5Inicis, kind, operation).await
+}
+
+fn refund_deposit(sandbox: &Sandbox, fields: &Fields) -> Result<wire::RefundResponse, (String, String)> {
+    let kind = get(fields, "type");
+    let partial = match kind {
+        wire::TYPE_REFUND => false,
+        wire::TYPE_PARTIAL_REFUND => true,
+        _ => return Err(failure(wire::RESULT_BAD_REQUEST, "type 오류")),
+    };
+    if get(fields, "paymethod") != wire::PAYMETHOD_VACCT {
+        return Err(failure(wire::RESULT_BAD_REQUEST, "paymethod 오류"));
+    }
+    let prices = partial.then(|| (get(fields, "price"), get(fields, "confirmPrice")));
+    let mid = verify(fields, |key| {
+        wire::refund_hash(
+            key,
+            kind,
+            get(fields, "timestamp"),
+            get(fields, "clientIp"),
+            get(fields, "mid"),
+            get(fields, "tid"),
+            prices,
+            get(fields, "refundAcctNum"),
+        )
+    })?;
+    let (key, iv) = INICIS_TEST_KEYS
+        .iter()
+        .find(|(test_mid, _, _)| *test_mid == mid)
+        .map(|(_, key, iv)| (*key, *iv))
+        .unwrap_or_default();
+    let account_number = iv
+        .and_then(|iv| wire::decrypt_account(key, iv, get(fields, "refundAcctNum")))
+        .filter(|number| !number.is_empty() && number.bytes().all(|byte| byte.is_ascii_digit() || byte == b'-'))
+        .ok_or_else(|| failure(wire::RESULT_BAD_REQUEST, "refundAcctNum 복호화 오류"))?;
+    BankCode::from_inicis(require(fields, "refundBankCode")?)
+        .ok_or_else(|| failure(wire::RESULT_BAD_REQUEST, "refundBankCode 오류"))?;
+    require(fields, "refundAcctName")?;
+    let tid = require(fields, "tid")?;
+    let now = sandbox.clock.now();
+    let amount = match prices {
+        Some((price, confirm_price)) => {
+            let price = Won::parse(price).map_err(|_| failure(wire::RESULT_BAD_AMOUNT, "price 오류"))?;
+            let confirm = Won::parse(confirm_price).map_err(|_| failure(wire::RESULT_BAD_AMOUNT, "confirmPrice 오류"))?;
+            let refundable = sandbox
+                .ledger(|ledger| ledger.get(mid, tid).map(|account| account.amount.get() - account.refunded().get()))
+                .unwrap_or_default();
+            if refundable - price.get() != confirm.get() {
+                return Err(failure(wire::RESULT_BAD_AMOUNT, "재승인 금액(confirmPrice)이 일치하지 않습니다."));
+            }
+            Some(price)
+        }
+        None => None,
+    };
+    let reason = get(fields, "msg");
+    match sandbox.ledger(|ledger| ledger.refund(mid, tid, amount, reason, now)) {
+        Ok((_, refund)) => {
+            tracing::debug!(account = %account_number, tid = %refund.tid, "INICIS sandbox refunded");
+            let at = to_kst(refund.at);
+            Ok(wire::RefundResponse {
+                result_code: wire::RESULT_OK.into(),
+                result_msg: "정상처리되었습니다.".into(),
+                tid: Some(refund.tid),
+                cancel_date: Some(at.format("%Y%m%d").to_string()),
+                cancel_time: Some(at.format("%H%M%S").to_string()),
+            })
+        }
+        Err(RefundRefusal::NotFound) => Err(failure(wire::RESULT_NOT_FOUND, "거래정보를 찾을 수 없습니다.")),
+        Err(RefundRefusal::NotDeposited) => Err(failure(wire::RESULT_NOT_DEPOSITED, "입금되지 않은 거래입니다.")),
+        Err(RefundRefusal::Exceeds { refundable }) => Err(failure(
+            wire::RESULT_BAD_AMOUNT,
+            format!("환불 가능 금액({refundable}원)을 초과합니다."),
+        )),
+    }
 }
 
 fn revoke(sandbox: &Sandbox, fields: &Fields) -> Result<wire::RefundResponse, (String, String)> {
@@ -185,6 +261,7 @@ fn revoke(sandbox: &Sandbox, fields: &Fields) -> Result<wire::RefundResponse, (S
                 result_msg: "정상처리되었습니다.".into(),
                 cancel_date: Some(at.format("%Y%m%d").to_string()),
                 cancel_time: Some(at.format("%H%M%S").to_string()),
+                tid: None,
             })
         }
         Err(RevokeRefusal::NotFound) => Err(failure(wire::RESULT_NOT_FOUND, "거래정보를 찾을 수 없습니다.")),
@@ -230,6 +307,7 @@ fn inquire(sandbox: &Sandbox, fields: &Fields) -> Result<wire::InquiryResponse, 
         .ledger(|ledger| ledger.get(mid, tid).cloned())
         .ok_or_else(|| failure(wire::RESULT_NOT_FOUND, "거래정보를 찾을 수 없습니다."))?;
     let (status, deposited_at) = match &account.state {
+        AccountState::Deposited { .. } if account.refunded() == account.amount => ("REFUND_COMPLETED", None),
         AccountState::Issued => (wire::STATUS_WAITING, None),
         AccountState::Deposited { at, .. } => (wire::STATUS_DEPOSITED, Some(to_kst(*at))),
         AccountState::Cancelled { .. } => ("9", None),

@@ -46,6 +46,39 @@ pub struct Account {
     /// Toss' per-payment `secret`.
     pub secret: Option<String>,
     pub state: AccountState,
+    /// Refunds after the deposit, oldest first.
+    pub refunds: Vec<Refund>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refund {
+    pub tid: String,
+    pub amount: Won,
+    pub at: UnixSeconds,
+    pub reason: String,
+}
+
+impl Account {
+    pub fn refunded(&self) -> Won {
+        Won::new(self.refunds.iter().map(|refund| refund.amount.get()).sum()).unwrap_or(Won::ZERO)
+    }
+
+    /// What the PG shows: `refunded` once every won went back.
+    pub fn state_name(&self) -> &'static str {
+        match self.state {
+            AccountState::Deposited { .. } if self.refunded() == self.amount => "refunded",
+            _ => self.state.name(),
+        }
+    }
+}
+
+/// Why a refund is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundRefusal {
+    NotFound,
+    NotDeposited,
+    /// More than what is left to refund.
+    Exceeds { refundable: Won },
 }
 
 /// Why a revoke is refused.
@@ -135,6 +168,37 @@ impl Ledger {
             AccountState::Cancelled { .. } => Err(RevokeRefusal::AlreadyCancelled),
             AccountState::Deposited { .. } => Err(RevokeRefusal::AlreadyDeposited),
         }
+    }
+
+    pub fn refund(
+        &mut self,
+        owner: &str,
+        tid: &str,
+        amount: Option<Won>,
+        reason: &str,
+        now: UnixSeconds,
+    ) -> Result<(Account, Refund), RefundRefusal> {
+        let account = self
+            .by_tid
+            .get_mut(tid)
+            .filter(|account| account.owner == owner)
+            .ok_or(RefundRefusal::NotFound)?;
+        if !matches!(account.state, AccountState::Deposited { .. }) {
+            return Err(RefundRefusal::NotDeposited);
+        }
+        let refundable = Won::new(account.amount.get() - account.refunded().get()).unwrap_or(Won::ZERO);
+        let amount = amount.unwrap_or(refundable);
+        if amount.is_zero() || amount > refundable {
+            return Err(RefundRefusal::Exceeds { refundable });
+        }
+        let refund = Refund {
+            tid: format!("{tid}R{}", account.refunds.len() + 1),
+            amount,
+            at: now,
+            reason: reason.to_owned(),
+        };
+        account.refunds.push(refund.clone());
+        Ok((account.clone(), refund))
     }
 
     /// The bank's side of a deposit: only into an issued, unexpired account, and only

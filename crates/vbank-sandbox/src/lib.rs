@@ -27,8 +27,12 @@ use ledger::Ledger;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-/// The INIAPI key the INICIS simulator holds for each test MID (pg-samples.md §1).
-pub const INICIS_TEST_KEYS: &[(&str, &str)] = &[("INIpayTest", "ItEQKi3rY7uvDS8l"), ("iniescrow0", "yERbIlJ3NhTeObsA")];
+/// The INIAPI key and IV the INICIS simulator holds for each test MID (pg-samples.md §1;
+/// the escrow MID's IV is not published, so it takes no refunds here).
+pub const INICIS_TEST_KEYS: &[(&str, &str, Option<&str>)] = &[
+    ("INIpayTest", "ItEQKi3rY7uvDS8l", Some("HYb3yQ4f65QL89==")),
+    ("iniescrow0", "yERbIlJ3NhTeObsA", None),
+];
 
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {

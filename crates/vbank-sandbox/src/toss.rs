@@ -3,7 +3,7 @@
 //! own error codes and HTTP statuses.
 
 use crate::faults::Operation;
-use crate::ledger::{Account, AccountState, RevokeRefusal};
+use crate::ledger::{Account, AccountState, RefundRefusal, RevokeRefusal};
 use crate::{notify, Sandbox};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -58,9 +58,29 @@ fn secret_key(headers: &HeaderMap) -> Option<String> {
 }
 
 fn payment_of(account: &Account) -> wire::Payment {
+    let refunds: Vec<wire::Cancel> = account
+        .refunds
+        .iter()
+        .map(|refund| wire::Cancel {
+            transaction_key: refund.tid.clone(),
+            cancel_reason: refund.reason.clone(),
+            canceled_at: format_time(refund.at),
+            cancel_amount: refund.amount.get(),
+        })
+        .collect();
     let (status, approved_at, cancels) = match &account.state {
         AccountState::Issued => (wire::PaymentStatus::WaitingForDeposit, None, None),
-        AccountState::Deposited { at, .. } => (wire::PaymentStatus::Done, Some(format_time(*at)), None),
+        AccountState::Deposited { at, .. } if refunds.is_empty() => {
+            (wire::PaymentStatus::Done, Some(format_time(*at)), None)
+        }
+        AccountState::Deposited { at, .. } => {
+            let status = if account.refunded() == account.amount {
+                wire::PaymentStatus::Canceled
+            } else {
+                wire::PaymentStatus::PartialCanceled
+            };
+            (status, Some(format_time(*at)), Some(refunds))
+        }
         AccountState::Cancelled { at, cancel_tid, reason } => (
             wire::PaymentStatus::Canceled,
             None,
@@ -177,6 +197,7 @@ async fn issue_account(sandbox: &Arc<Sandbox>, headers: &HeaderMap, body: &Bytes
             issued_at: now,
             secret: Some(format!("ps_{}", random_text(24))),
             state: AccountState::Issued,
+            refunds: Vec::new(),
         };
         ledger.insert(account.clone());
         Some(account)
@@ -222,10 +243,12 @@ pub async fn cancel(
     Path(payment_key): Path<String>,
     body: Bytes,
 ) -> Response {
+    // One endpoint serves the pre-deposit cancel and refunds (with a refund account).
+    let is_refund = serde_json::from_slice::<wire::CancelRequest>(&body)
+        .is_ok_and(|request| request.refund_receive_account.is_some());
+    let kind = if is_refund { Operation::Refund } else { Operation::Revoke };
     let operation = cancel_payment(&sandbox, &headers, &payment_key, &body);
-    sandbox
-        .faulted(PgProvider::Tosspayments, Operation::Revoke, operation)
-        .await
+    sandbox.faulted(PgProvider::Tosspayments, kind, operation).await
 }
 
 async fn cancel_payment(sandbox: &Arc<Sandbox>, headers: &HeaderMap, payment_key: &str, body: &Bytes) -> Response {
@@ -237,6 +260,14 @@ async fn cancel_payment(sandbox: &Arc<Sandbox>, headers: &HeaderMap, payment_key
         Err(error) => return failure(StatusCode::BAD_REQUEST, wire::INVALID_REQUEST, &error.to_string()),
     };
     let now = sandbox.clock.now();
+    let deposited = sandbox.ledger(|ledger| {
+        ledger
+            .get(&key, payment_key)
+            .is_some_and(|account| matches!(account.state, AccountState::Deposited { .. }))
+    });
+    if deposited {
+        return refund(sandbox, &key, payment_key, &request, now);
+    }
     match sandbox.ledger(|ledger| ledger.revoke(&key, payment_key, &request.cancel_reason, now)) {
         Ok(account) => {
             // Toss also fires DEPOSIT_CALLBACK with CANCELED for a pre-deposit cancel.
@@ -262,6 +293,35 @@ async fn cancel_payment(sandbox: &Arc<Sandbox>, headers: &HeaderMap, payment_key
             StatusCode::FORBIDDEN,
             wire::NOT_CANCELABLE_PAYMENT,
             "취소 할 수 없는 결제 입니다.",
+        ),
+    }
+}
+
+/// A cancel of a deposited account: a refund to `refundReceiveAccount`.
+fn refund(sandbox: &Sandbox, key: &str, payment_key: &str, request: &wire::CancelRequest, now: UnixSeconds) -> Response {
+    let Some(account) = &request.refund_receive_account else {
+        return failure(StatusCode::FORBIDDEN, wire::NOT_CANCELABLE_PAYMENT, "취소 할 수 없는 결제 입니다.");
+    };
+    if BankCode::from_toss(&account.bank).is_none() || account.account_number.is_empty() || account.holder_name.is_empty() {
+        return failure(StatusCode::BAD_REQUEST, wire::INVALID_REQUEST, "환불 계좌 정보가 올바르지 않습니다.");
+    }
+    let amount = match request.cancel_amount.map(Won::new) {
+        Some(Ok(amount)) => Some(amount),
+        Some(Err(_)) => return failure(StatusCode::BAD_REQUEST, wire::INVALID_REQUEST, "cancelAmount 오류"),
+        None => None,
+    };
+    match sandbox.ledger(|ledger| ledger.refund(key, payment_key, amount, &request.cancel_reason, now)) {
+        Ok((account, _)) => Json(payment_of(&account)).into_response(),
+        Err(RefundRefusal::NotFound) => {
+            failure(StatusCode::NOT_FOUND, wire::NOT_FOUND_PAYMENT, "존재하지 않는 결제 정보 입니다.")
+        }
+        Err(RefundRefusal::NotDeposited) => {
+            failure(StatusCode::FORBIDDEN, wire::NOT_CANCELABLE_PAYMENT, "취소 할 수 없는 결제 입니다.")
+        }
+        Err(RefundRefusal::Exceeds { .. }) => failure(
+            StatusCode::FORBIDDEN,
+            wire::NOT_CANCELABLE_AMOUNT,
+            "취소 할 수 없는 금액 입니다.",
         ),
     }
 }

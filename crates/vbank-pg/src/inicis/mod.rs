@@ -4,6 +4,7 @@
 pub mod wire;
 
 use crate::{
+    Refunded, RefundRequest,
     classify_send_error, form, Acknowledgement, Authenticity, Connector, IssueRequest, IssuedAccount, Notice,
     NoticeError, NoticeEvent, NoticeReference, PgError, PgRefusal, PgState, RevokeOutcome, Target,
 };
@@ -247,6 +248,78 @@ impl Connector for Inicis {
                 "INICIS inquiry status {status:?} is not one vbank knows"
             )))
         }
+    }
+
+    fn refund_bank(&self, code: &str) -> Option<BankCode> {
+        BankCode::from_inicis(code)
+    }
+
+    async fn refund(&self, target: Target<'_>, request: &RefundRequest<'_>) -> Result<Refunded, PgError> {
+        let key = Self::api_key(&target).ok_or(PgError::MissingCredential("pg_api_key"))?;
+        let iv = target
+            .channel
+            .secrets
+            .api_iv
+            .as_deref()
+            .ok_or(PgError::MissingCredential("INIAPI IV"))?;
+        let bank = request.account.bank.bank().inicis.ok_or_else(|| {
+            refusal(
+                wire::RESULT_BAD_REQUEST.into(),
+                format!("bank {} is not available at KG INICIS", request.account.bank),
+            )
+        })?;
+        let encrypted = wire::encrypt_account(key, iv, request.account.number)
+            .ok_or(PgError::MissingCredential("a 16-byte INIAPI key and IV"))?;
+        let timestamp = timestamp(request.now);
+        let mid = target.channel.mid.as_str();
+        let (price, confirm_price) = (request.amount.to_string(), request.remaining_after.to_string());
+        let (kind, partial) = if request.full {
+            (wire::TYPE_REFUND, None)
+        } else {
+            (wire::TYPE_PARTIAL_REFUND, Some((price.as_str(), confirm_price.as_str())))
+        };
+        let hash = wire::refund_hash(
+            key,
+            kind,
+            &timestamp,
+            &self.client_ip,
+            mid,
+            request.pg_tid,
+            partial,
+            &encrypted,
+        );
+        let mut fields = vec![
+            ("type", kind),
+            ("paymethod", wire::PAYMETHOD_VACCT),
+            ("timestamp", timestamp.as_str()),
+            ("clientIp", self.client_ip.as_str()),
+            ("mid", mid),
+            ("tid", request.pg_tid),
+            ("msg", request.reason),
+            ("refundAcctNum", encrypted.as_str()),
+            ("refundBankCode", bank),
+            ("refundAcctName", request.account.holder),
+        ];
+        if let Some((price, confirm_price)) = partial {
+            fields.push(("price", price));
+            fields.push(("confirmPrice", confirm_price));
+        }
+        fields.push(("hashData", hash.as_str()));
+        let body = form::encode(fields, encoding_rs::UTF_8);
+        let answer: wire::RefundResponse = self.post(&target, "/api/v1/refund", body).await?;
+        if answer.result_code != wire::RESULT_OK {
+            return Err(refusal(answer.result_code, answer.result_msg));
+        }
+        Ok(Refunded {
+            cancel_tid: answer
+                .tid
+                .ok_or_else(|| PgError::Unknown("INICIS refunded without a tid".into()))?,
+            at: match (answer.cancel_date.as_deref(), answer.cancel_time.as_deref()) {
+                (Some(date), Some(time)) => parse_kst(date, time).unwrap_or(request.now),
+                _ => request.now,
+            },
+            receipt_url: String::new(),
+        })
     }
 
     fn parse_notice(&self, content_type: Option<&str>, body: &[u8]) -> Result<Notice, NoticeError> {

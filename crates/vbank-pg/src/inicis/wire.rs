@@ -12,6 +12,7 @@ use sha2::{Digest, Sha512};
 pub const TYPE_PAY: &str = "Pay";
 pub const TYPE_REFUND: &str = "Refund";
 pub const TYPE_EXTRA: &str = "Extra";
+pub const TYPE_PARTIAL_REFUND: &str = "PartialRefund";
 pub const PAYMETHOD_VACCT: &str = "Vacct";
 /// "가상계좌 (입금전, 채번취소 시 사용)": the pre-deposit revoke.
 pub const PAYMETHOD_GVACCT: &str = "GVacct";
@@ -30,6 +31,14 @@ pub const RESULT_ALREADY_DEPOSITED: &str = "03";
 pub const RESULT_NOT_FOUND: &str = "04";
 /// A request field is missing or malformed [P].
 pub const RESULT_BAD_REQUEST: &str = "05";
+
+/// A refund asked of an account that was never deposited [P].
+pub const RESULT_NOT_DEPOSITED: &str = "06";
+/// A refund larger than the refundable balance, or a wrong `confirmPrice` [P].
+pub const RESULT_BAD_AMOUNT: &str = "07";
+
+/// The INIAPI IV of the public test MID `INIpayTest` [C gnuboard].
+pub const TEST_IV: &str = "HYb3yQ4f65QL89==";
 
 /// Inquiry `status`: issued, waiting for the deposit [P].
 pub const STATUS_WAITING: &str = "0";
@@ -67,6 +76,60 @@ pub fn inquiry_hash(key: &str, timestamp: &str, client_ip: &str, mid: &str) -> S
     hash_data(&[key, TYPE_EXTRA, PAYMETHOD_INQUIRY, timestamp, client_ip, mid])
 }
 
+/// Refund after deposit (paymethod Vacct): the hash appends the encrypted
+/// `refundAcctNum` after `tid` [C3]; a partial refund hashes `price` and
+/// `confirmPrice` before it [C gnuboard for the fields, I for their order].
+#[allow(clippy::too_many_arguments)] // one argument per field of the PG's formula
+pub fn refund_hash(
+    key: &str,
+    kind: &str,
+    timestamp: &str,
+    client_ip: &str,
+    mid: &str,
+    tid: &str,
+    partial_prices: Option<(&str, &str)>,
+    encrypted_account: &str,
+) -> String {
+    match partial_prices {
+        Some((price, confirm_price)) => hash_data(&[
+            key,
+            kind,
+            PAYMETHOD_VACCT,
+            timestamp,
+            client_ip,
+            mid,
+            tid,
+            price,
+            confirm_price,
+            encrypted_account,
+        ]),
+        None => hash_data(&[key, kind, PAYMETHOD_VACCT, timestamp, client_ip, mid, tid, encrypted_account]),
+    }
+}
+
+type Aes128CbcEnc = cbc::Encryptor<aes::Aes128>;
+type Aes128CbcDec = cbc::Decryptor<aes::Aes128>;
+
+/// `refundAcctNum`: AES-128-CBC (PKCS#7) under the INIAPI key and IV, then Base64 [C3].
+pub fn encrypt_account(key: &str, iv: &str, account: &str) -> Option<String> {
+    use aes::cipher::{BlockEncryptMut, KeyIvInit};
+    use base64::Engine;
+    let cipher = Aes128CbcEnc::new_from_slices(key.as_bytes(), iv.as_bytes()).ok()?;
+    let encrypted = cipher.encrypt_padded_vec_mut::<aes::cipher::block_padding::Pkcs7>(account.as_bytes());
+    Some(base64::engine::general_purpose::STANDARD.encode(encrypted))
+}
+
+pub fn decrypt_account(key: &str, iv: &str, encrypted: &str) -> Option<String> {
+    use aes::cipher::{BlockDecryptMut, KeyIvInit};
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(encrypted).ok()?;
+    let cipher = Aes128CbcDec::new_from_slices(key.as_bytes(), iv.as_bytes()).ok()?;
+    let plain = cipher
+        .decrypt_padded_vec_mut::<aes::cipher::block_padding::Pkcs7>(&bytes)
+        .ok()?;
+    String::from_utf8(plain).ok()
+}
+
 /// The answer to `formpay` (paymethod Vacct).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -93,12 +156,15 @@ pub struct IssueResponse {
     pub price: Option<String>,
 }
 
-/// The answer to `refund` (paymethod GVacct).
+/// The answer to `refund` (paymethod GVacct or Vacct).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RefundResponse {
     pub result_code: String,
     pub result_msg: String,
+    /// The refund's own tid (refunds after deposit) [I].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cancel_date: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

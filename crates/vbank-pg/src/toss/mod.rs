@@ -4,6 +4,7 @@
 pub mod wire;
 
 use crate::{
+    Refunded, RefundRequest,
     classify_send_error, Acknowledgement, Authenticity, Connector, IssueRequest, IssuedAccount, Notice, NoticeError,
     NoticeEvent, NoticeReference, PgError, PgRefusal, PgState, RevokeOutcome, Target,
 };
@@ -168,6 +169,7 @@ impl Connector for Toss {
     async fn revoke(&self, target: Target<'_>, pg_tid: &str, reason: &str, now: UnixSeconds) -> RevokeOutcome {
         let body = wire::CancelRequest {
             cancel_reason: reason.to_owned(),
+            ..Default::default()
         };
         let path = format!("/v1/payments/{pg_tid}/cancel");
         match self
@@ -215,6 +217,42 @@ impl Connector for Toss {
             )
             .await?;
         state_of(&payment, now)
+    }
+
+    fn refund_bank(&self, code: &str) -> Option<BankCode> {
+        // i'mport takes Toss refund banks as KFTC codes (api.md B6.3); Toss' own API
+        // wants its 2-digit codes, translated below.
+        BankCode::from_kftc(code)
+    }
+
+    async fn refund(&self, target: Target<'_>, request: &RefundRequest<'_>) -> Result<Refunded, PgError> {
+        let bank = request.account.bank.bank().toss.ok_or_else(|| {
+            PgError::Refused(PgRefusal {
+                code: wire::INVALID_BANK.into(),
+                message: format!("bank {} is not available at Toss Payments", request.account.bank),
+            })
+        })?;
+        let body = wire::CancelRequest {
+            cancel_reason: request.reason.to_owned(),
+            cancel_amount: (!request.full).then_some(request.amount.get()),
+            refund_receive_account: Some(wire::RefundReceiveAccount {
+                bank: bank.to_owned(),
+                account_number: request.account.number.to_owned(),
+                holder_name: request.account.holder.to_owned(),
+            }),
+        };
+        let path = format!("/v1/payments/{}/cancel", request.pg_tid);
+        let payment: wire::Payment = self.call(&target, reqwest::Method::POST, &path, Some(&body)).await?;
+        let cancel = payment
+            .cancels
+            .as_ref()
+            .and_then(|cancels| cancels.last())
+            .ok_or_else(|| unreadable("cancels"))?;
+        Ok(Refunded {
+            cancel_tid: cancel.transaction_key.clone(),
+            at: parse_time(&cancel.canceled_at).unwrap_or(request.now),
+            receipt_url: payment.receipt.map(|receipt| receipt.url).unwrap_or_default(),
+        })
     }
 
     fn parse_notice(&self, _content_type: Option<&str>, body: &[u8]) -> Result<Notice, NoticeError> {

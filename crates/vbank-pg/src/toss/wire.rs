@@ -38,6 +38,21 @@ pub struct IssueRequest {
 #[serde(rename_all = "camelCase")]
 pub struct CancelRequest {
     pub cancel_reason: String,
+    /// Partial refunds only; absent means the whole balance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_amount: Option<i64>,
+    /// Deposited virtual accounts only: where the refund is paid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_receive_account: Option<RefundReceiveAccount>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundReceiveAccount {
+    /// Toss' 2-digit bank code.
+    pub bank: String,
+    pub account_number: String,
+    pub holder_name: String,
 }
 
 /// Every status a Toss payment can have [C].
@@ -123,6 +138,7 @@ pub const NOT_FOUND_PAYMENT: &str = "NOT_FOUND_PAYMENT";
 pub const UNAUTHORIZED_KEY: &str = "UNAUTHORIZED_KEY";
 pub const INVALID_REQUEST: &str = "INVALID_REQUEST";
 pub const INVALID_BANK: &str = "INVALID_BANK";
+pub const NOT_CANCELABLE_AMOUNT: &str = "NOT_CANCELABLE_AMOUNT";
 pub const EXCEED_MAX_DUE_DATE: &str = "EXCEED_MAX_DUE_DATE";
 pub const DUPLICATED_ORDER_ID: &str = "DUPLICATED_ORDER_ID";
 

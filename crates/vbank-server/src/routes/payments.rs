@@ -5,11 +5,13 @@ use crate::app::AppState;
 use crate::edge::auth::Authenticated;
 use crate::edge::payment_json::PaymentJson;
 use crate::edge::{envelope, query, ApiError, ApiResult};
+use crate::edge::body::Fields;
 use crate::services::lookups::{self, Page, PageRequest};
+use crate::services::refunds::{self, RefundInput};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
 use std::sync::Arc;
@@ -23,6 +25,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/payments/findAll/{merchant_uid}", get(find_all))
         .route("/payments/findAll/{merchant_uid}/{status}", get(find_all_with_status))
         .route("/payments/status/{status}", get(by_status))
+        .route("/payments/cancel", post(cancel))
 }
 
 #[derive(Serialize)]
@@ -191,4 +194,33 @@ async fn by_status(
     )
     .await?;
     Ok(envelope::ok(page_json(page)))
+}
+
+fn parse_refund(fields: &Fields, raw_query: Option<&str>) -> ApiResult<RefundInput> {
+    Ok(RefundInput {
+        imp_uid: fields.text("imp_uid")?,
+        merchant_uid: fields.text("merchant_uid")?,
+        amount: fields.won("amount")?,
+        checksum: fields.won("checksum")?,
+        reason: fields.short_text("reason", 256)?,
+        refund_holder: fields.short_text("refund_holder", 16)?,
+        refund_bank: fields.short_text("refund_bank", 4)?,
+        refund_account: fields.short_text("refund_account", 16)?,
+        pg_api_key: match query::first(raw_query, "pg_api_key") {
+            Some(key) => Some(key),
+            None => fields.text("pg_api_key")?,
+        },
+    })
+}
+
+/// `POST /payments/cancel`: a refund after deposit.
+async fn cancel(
+    State(state): State<Arc<AppState>>,
+    merchant: Authenticated,
+    RawQuery(raw_query): RawQuery,
+    fields: Fields,
+) -> ApiResult<Response> {
+    let input = parse_refund(&fields, raw_query.as_deref())?;
+    let payment = refunds::refund(&state, merchant.merchant_id, input).await?;
+    Ok(envelope::ok(PaymentJson::new(&payment)))
 }

@@ -41,6 +41,7 @@ pub fn sandbox_channels(inicis_api_key: Option<String>) -> Vec<NewChannel> {
                 sandbox: true,
                 secrets: ChannelSecrets {
                     api_key: inicis_api_key.clone(),
+                    api_iv: Some(vbank_pg::inicis::wire::TEST_IV.to_owned()),
                     ..ChannelSecrets::default()
                 },
             },

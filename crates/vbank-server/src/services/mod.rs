@@ -5,5 +5,6 @@ pub mod lookups;
 pub mod merchants;
 pub mod notices;
 pub mod payments;
+pub mod refunds;
 pub mod tokens;
 pub mod vbanks;
