@@ -138,3 +138,15 @@ fn toss_deposit_callback_sample_3_6_parses_and_authenticates_by_secret() {
     assert!(matches!(connector.authenticate(&notice, None), Authenticity::Forged(_)));
     assert_eq!(connector.acknowledge(true).status, 200);
 }
+
+#[test]
+fn inicis_refund_account_is_aes_128_cbc_under_the_iniapi_key_and_iv() {
+    // Expected value computed independently:
+    // printf 110123456789 | openssl enc -aes-128-cbc -K <hex of key> -iv <hex of IV> | base64
+    let encrypted = inicis_wire::encrypt_account(INIAPI_KEY, inicis_wire::TEST_IV, "110123456789").unwrap();
+    assert_eq!(encrypted, "7Y3pxrOYHTV7EmEJA02GcQ==");
+    assert_eq!(
+        inicis_wire::decrypt_account(INIAPI_KEY, inicis_wire::TEST_IV, &encrypted).as_deref(),
+        Some("110123456789")
+    );
+}

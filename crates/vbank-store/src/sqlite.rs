@@ -23,6 +23,9 @@ use vbank_core::{
     UnixSeconds, VbankStatus, WebhookFormat, WebhookSettings, Won,
 };
 
+/// An idempotency key in flight for longer than this belongs to a request that died.
+const ABANDONED_AFTER_SECONDS: i64 = 300;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub struct SqliteStore {
@@ -905,7 +908,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<IdempotencyClaim> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let existing = sqlx::query(
-            "SELECT request_hash, status_code, body FROM idempotency_keys WHERE merchant_id = ? AND key = ?",
+            "SELECT request_hash, status_code, body, created_at FROM idempotency_keys WHERE merchant_id = ? AND key = ?",
         )
         .bind(merchant_id)
         .bind(key)
@@ -925,6 +928,19 @@ impl Store for SqliteStore {
                 IdempotencyClaim::Claimed
             }
             Some(row) => match row.try_get::<Option<i64>, _>("status_code")? {
+                // A first request that never finished (its process died) is abandoned.
+                None if row.try_get::<i64, _>("created_at")? < now - ABANDONED_AFTER_SECONDS => {
+                    sqlx::query(
+                        "UPDATE idempotency_keys SET request_hash = ?, created_at = ? WHERE merchant_id = ? AND key = ?",
+                    )
+                    .bind(request_hash)
+                    .bind(now)
+                    .bind(merchant_id)
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+                    IdempotencyClaim::Claimed
+                }
                 None => IdempotencyClaim::InFlight,
                 Some(status) => IdempotencyClaim::Done {
                     request_hash: row.try_get("request_hash")?,

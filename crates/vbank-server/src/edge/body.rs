@@ -93,6 +93,11 @@ impl Fields {
         Fields(map)
     }
 
+    /// The fields in one canonical text (keys sorted), to compare two requests.
+    pub fn canonical(&self) -> String {
+        Value::Object(self.0.clone()).to_string()
+    }
+
     fn value(&self, name: &str) -> Option<&Value> {
         self.0.get(name).filter(|value| !value.is_null())
     }

@@ -132,6 +132,8 @@ pub enum ApiError {
     BusinessRefusal(Text),
     /// 200, -1: the PG refused or failed; `[code] message` passed through.
     PgFailure(Text),
+    /// 409, 1: the request conflicts with one in flight.
+    Conflict(Text),
     /// 413, 1.
     BodyTooLarge { limit: usize },
     /// 500, -1: our fault. The message carries a correlation id for the logs.
@@ -187,6 +189,7 @@ impl ApiError {
                 (StatusCode::BAD_REQUEST, 1, format!("{field}: {}", problem.pick()))
             }
             ApiError::Refused(text) => (StatusCode::BAD_REQUEST, 1, text.pick().into()),
+            ApiError::Conflict(text) => (StatusCode::CONFLICT, 1, text.pick().into()),
             ApiError::BusinessRefusal(text) => (StatusCode::OK, 1, text.pick().into()),
             ApiError::PgFailure(text) => (StatusCode::OK, -1, text.pick().into()),
             ApiError::BodyTooLarge { limit } => (

@@ -13,6 +13,7 @@
 pub mod auth;
 pub mod body;
 pub mod envelope;
+pub mod idempotency;
 pub mod payment_json;
 pub mod query;
 

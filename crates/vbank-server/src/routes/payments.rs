@@ -4,7 +4,8 @@
 use crate::app::AppState;
 use crate::edge::auth::Authenticated;
 use crate::edge::payment_json::PaymentJson;
-use crate::edge::{envelope, query, ApiError, ApiResult};
+use crate::edge::{envelope, idempotency, query, ApiError, ApiResult};
+use axum::http::HeaderMap;
 use crate::edge::body::Fields;
 use crate::services::lookups::{self, Page, PageRequest};
 use crate::services::refunds::{self, RefundInput};
@@ -217,10 +218,16 @@ fn parse_refund(fields: &Fields, raw_query: Option<&str>) -> ApiResult<RefundInp
 async fn cancel(
     State(state): State<Arc<AppState>>,
     merchant: Authenticated,
+    headers: HeaderMap,
     RawQuery(raw_query): RawQuery,
     fields: Fields,
 ) -> ApiResult<Response> {
-    let input = parse_refund(&fields, raw_query.as_deref())?;
-    let payment = refunds::refund(&state, merchant.merchant_id, input).await?;
-    Ok(envelope::ok(PaymentJson::new(&payment)))
+    let raw_query = raw_query.as_deref();
+    let operation = "POST /payments/cancel";
+    idempotency::once(&state, merchant.merchant_id, &headers, operation, raw_query, &fields, || async {
+        let input = parse_refund(&fields, raw_query)?;
+        let payment = refunds::refund(&state, merchant.merchant_id, input).await?;
+        Ok(envelope::ok(PaymentJson::new(&payment)))
+    })
+    .await
 }

@@ -4,7 +4,8 @@ use crate::app::AppState;
 use crate::edge::auth::Authenticated;
 use crate::edge::body::{missing, Fields};
 use crate::edge::payment_json::PaymentJson;
-use crate::edge::{envelope, query, ApiError, ApiResult};
+use crate::edge::{envelope, idempotency, query, ApiError, ApiResult};
+use axum::http::HeaderMap;
 use crate::services::vbanks::{self, IssueInput};
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
@@ -71,12 +72,17 @@ fn parse_issue(fields: &Fields, raw_query: Option<&str>) -> ApiResult<IssueInput
 async fn issue(
     State(state): State<Arc<AppState>>,
     merchant: Authenticated,
+    headers: HeaderMap,
     RawQuery(raw_query): RawQuery,
     fields: Fields,
 ) -> ApiResult<Response> {
-    let input = parse_issue(&fields, raw_query.as_deref())?;
-    let payment = vbanks::issue(&state, merchant.merchant_id, input).await?;
-    Ok(envelope::ok(PaymentJson::new(&payment)))
+    let raw_query = raw_query.as_deref();
+    idempotency::once(&state, merchant.merchant_id, &headers, "POST /vbanks", raw_query, &fields, || async {
+        let input = parse_issue(&fields, raw_query)?;
+        let payment = vbanks::issue(&state, merchant.merchant_id, input).await?;
+        Ok(envelope::ok(PaymentJson::new(&payment)))
+    })
+    .await
 }
 
 async fn revoke(
