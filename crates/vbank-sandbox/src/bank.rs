@@ -92,3 +92,33 @@ pub async fn account(
         None => (StatusCode::NOT_FOUND, Json(json!({ "error": "unknown account" }))),
     }
 }
+
+#[derive(Debug, Deserialize)]
+pub struct HolderQuery {
+    bank_code: Option<String>,
+    bank_num: Option<String>,
+}
+
+/// `GET /sandbox/bank/holder?bank_code=004&bank_num=...`: the account holder's name.
+/// The sandbox bank knows the virtual accounts the PGs issued, and treats every other
+/// well-formed account number (10 to 16 digits, dashes allowed) as its customer 홍길동.
+pub async fn holder(
+    State(sandbox): State<Arc<Sandbox>>,
+    axum::extract::Query(query): axum::extract::Query<HolderQuery>,
+) -> (StatusCode, Json<Value>) {
+    let Some(bank) = query.bank_code.as_deref().and_then(BankCode::from_kftc) else {
+        return (StatusCode::BAD_REQUEST, Json(json!({ "error": "unknown bank_code" })));
+    };
+    let number: String = query.bank_num.unwrap_or_default().chars().filter(|c| *c != '-').collect();
+    if let Some(account) = sandbox.ledger(|ledger| ledger.by_number(&number).cloned()) {
+        if account.bank == bank {
+            let holder = account.holder.unwrap_or_else(|| "(주)토스페이먼츠".to_owned());
+            return (StatusCode::OK, Json(json!({ "bank_holder": holder })));
+        }
+    }
+    if (10..=16).contains(&number.len()) && number.bytes().all(|byte| byte.is_ascii_digit()) {
+        (StatusCode::OK, Json(json!({ "bank_holder": "홍길동" })))
+    } else {
+        (StatusCode::NOT_FOUND, Json(json!({ "error": "no such account" })))
+    }
+}

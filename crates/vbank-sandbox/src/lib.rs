@@ -109,6 +109,7 @@ impl Sandbox {
             .route("/toss/v1/payments/{payment_key}", get(toss::get_payment))
             .route("/toss/v1/payments/{payment_key}/cancel", post(toss::cancel))
             .route("/sandbox/bank/deposits", post(bank::deposit))
+            .route("/sandbox/bank/holder", get(bank::holder))
             .route("/sandbox/faults", post(faults::arm))
             .route("/sandbox/clock", get(clock::get_clock).post(clock::advance_clock))
             .route("/sandbox/accounts/{account_number}", get(bank::account))

@@ -177,3 +177,53 @@ async fn payments_by_status_page_on_the_status_time_axis() {
     get("/payments/status/all?sorting=sideways").await.assert_error(400, 1);
     get("/payments/status/all?page=zero").await.assert_error(400, 1);
 }
+
+#[tokio::test]
+async fn the_sandbox_bank_answers_holder_lookups() {
+    let app = TestApp::start().await;
+    let shop = app.merchant("shop").await;
+    let payment = app.issued(&shop, common::INICIS_PG).await;
+    let get = |path: String| app.send(app.request(Method::GET, &path).bearer_auth(&shop.token));
+    let own = get(format!("/vbanks/holder?bank_code=004&bank_num={}", payment["vbank_num"].as_str().unwrap())).await;
+    assert_eq!(own.assert_ok()["bank_holder"], "테스트상점");
+    let customer = get("/vbanks/holder?bank_code=088&bank_num=110-123-456789".to_owned()).await;
+    assert_eq!(customer.assert_ok()["bank_holder"], "홍길동");
+    get("/vbanks/holder?bank_code=088&bank_num=12".to_owned()).await.assert_error(404, -1);
+    let missing = get("/vbanks/holder?bank_code=088".to_owned()).await;
+    missing.assert_error(400, 1);
+    assert!(missing.message().starts_with("bank_num"));
+    get("/vbanks/holder?bank_code=999&bank_num=1101234567".to_owned()).await.assert_error(400, 1);
+}
+
+#[tokio::test]
+async fn modifying_a_vbank_is_refused_outside_settle_bank() {
+    let app = TestApp::start().await;
+    let shop = app.merchant("shop").await;
+    let payment = app.issued(&shop, TOSS_PG).await;
+    let imp_uid = payment["imp_uid"].as_str().unwrap();
+    let answer = app
+        .send(
+            app.request(Method::PUT, &format!("/vbanks/{imp_uid}"))
+                .bearer_auth(&shop.token)
+                .json(&json!({"amount": 2000})),
+        )
+        .await;
+    answer.assert_error(400, 1);
+    assert!(answer.message().contains("settle"), "{}", answer.message());
+    let bad = app
+        .send(
+            app.request(Method::PUT, &format!("/vbanks/{imp_uid}"))
+                .bearer_auth(&shop.token)
+                .json(&json!({"amount": -5})),
+        )
+        .await;
+    bad.assert_error(400, 1);
+    assert!(bad.message().starts_with("amount"));
+    app.send(
+        app.request(Method::PUT, "/vbanks/imp_000000000000")
+            .bearer_auth(&shop.token)
+            .json(&json!({})),
+    )
+    .await
+    .assert_error(404, -1);
+}

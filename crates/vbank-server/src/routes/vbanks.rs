@@ -6,10 +6,11 @@ use crate::edge::body::{missing, Fields};
 use crate::edge::payment_json::PaymentJson;
 use crate::edge::{envelope, idempotency, query, ApiError, ApiResult};
 use axum::http::HeaderMap;
+use crate::services::holders;
 use crate::services::vbanks::{self, IssueInput};
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
-use axum::routing::{delete, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use std::sync::Arc;
 use vbank_core::payment::Buyer;
@@ -18,7 +19,8 @@ use vbank_core::{BankCode, ImpUid, MerchantUid};
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/vbanks", post(issue))
-        .route("/vbanks/{imp_uid}", delete(revoke))
+        .route("/vbanks/{imp_uid}", delete(revoke).put(modify))
+        .route("/vbanks/holder", get(holder))
 }
 
 fn parse_issue(fields: &Fields, raw_query: Option<&str>) -> ApiResult<IssueInput> {
@@ -104,4 +106,33 @@ async fn revoke(
     )
     .await?;
     Ok(envelope::ok(PaymentJson::new(&payment)))
+}
+
+async fn modify(
+    State(state): State<Arc<AppState>>,
+    merchant: Authenticated,
+    Path(imp_uid): Path<String>,
+    fields: Fields,
+) -> ApiResult<Response> {
+    let imp_uid = ImpUid::parse(&imp_uid).ok_or(ApiError::PaymentNotFound)?;
+    // Parsed so that bad input is named before the PG question.
+    let _amount = fields.won("amount")?;
+    let _due = fields.integer("vbank_due")?;
+    let payment = vbanks::modify(&state, merchant.merchant_id, &imp_uid).await?;
+    Ok(envelope::ok(PaymentJson::new(&payment)))
+}
+
+async fn holder(
+    State(state): State<Arc<AppState>>,
+    _merchant: Authenticated,
+    RawQuery(raw_query): RawQuery,
+) -> ApiResult<Response> {
+    let raw_query = raw_query.as_deref();
+    let bank_code = query::first(raw_query, "bank_code").ok_or_else(|| missing("bank_code"))?;
+    let bank = BankCode::from_kftc(&bank_code).ok_or_else(|| {
+        ApiError::bad_input("bank_code", "알 수 없는 은행코드입니다.", "is not a known 3-digit KFTC code.")
+    })?;
+    let bank_num = query::first(raw_query, "bank_num").ok_or_else(|| missing("bank_num"))?;
+    let holder = holders::holder(&state, bank, &bank_num).await?;
+    Ok(envelope::ok(serde_json::json!({ "bank_holder": holder })))
 }

@@ -361,3 +361,23 @@ pub async fn revoke(
         TransitionOutcome::NotFound => Err(ApiError::PaymentNotFound),
     }
 }
+
+/// `PUT /vbanks/{imp_uid}`: changing an unpaid account's amount or due. i'mport offers
+/// it for Settle Bank (Hecto) only; vbank has no Settle Bank connector yet.
+pub async fn modify(state: &AppState, merchant_id: i64, imp_uid: &ImpUid) -> ApiResult<Payment> {
+    let payment = state
+        .store
+        .payment(merchant_id, imp_uid)
+        .await?
+        .ok_or(ApiError::PaymentNotFound)?;
+    if !payment.status.awaits_deposit() {
+        return Err(ApiError::Refused(Text::new(
+            "가상계좌가 입금대기(ready) 상태가 아닙니다.",
+            "The virtual account is not ready.",
+        )));
+    }
+    Err(ApiError::Refused(Text::new(
+        format!("가상계좌 정보 변경은 Settle Bank(settle) 에서만 지원됩니다. (이 결제건: {})", payment.pg_provider),
+        format!("Changing a virtual account is supported for Settle Bank (settle) only; this payment is {}.", payment.pg_provider),
+    )))
+}
