@@ -73,6 +73,8 @@ pub enum PgFact {
     AwaitingDeposit,
     /// A revoke was sent and no answer came: it may or may not have happened.
     RevokeOutcomeUnknown,
+    /// The PG refused a revoke (or it never reached the PG): the account is as it was.
+    RevokeRefused,
     /// The PG refunded part or all of a deposited account.
     Refunded {
         amount: Won,
@@ -92,13 +94,21 @@ pub enum RefundRefusal {
     NeverPaid,
     AlreadyFullyCancelled,
     /// The caller's view of the cancellable balance is not vbank's.
-    ChecksumMismatch { cancellable: Won },
-    ExceedsCancellable { cancellable: Won },
+    ChecksumMismatch {
+        cancellable: Won,
+    },
+    ExceedsCancellable {
+        cancellable: Won,
+    },
 }
 
 /// Checks a refund and returns the amount to refund: `requested`, or the whole
 /// cancellable balance when it is `None` or zero.
-pub fn check_refundable(payment: &Payment, requested: Option<Won>, checksum: Option<Won>) -> Result<Won, RefundRefusal> {
+pub fn check_refundable(
+    payment: &Payment,
+    requested: Option<Won>,
+    checksum: Option<Won>,
+) -> Result<Won, RefundRefusal> {
     let cancellable = Won::new(payment.amount.get() - payment.cancel_amount.get()).unwrap_or(Won::ZERO);
     match payment.status {
         VbankStatus::Ready | VbankStatus::RevokeInDoubt => return Err(RefundRefusal::AwaitingDeposit),
@@ -317,7 +327,7 @@ pub fn apply(
             }
         },
         PgFact::RevokeOutcomeUnknown => match from {
-            VbankStatus::Ready => {
+            VbankStatus::Ready | VbankStatus::RevokeInDoubt => {
                 // Ask the PG at once, and until it answers.
                 let mut decision = internal_move(payment, VbankStatus::RevokeInDoubt, now);
                 if let Decision::Apply(transition) = &mut decision {
@@ -325,11 +335,31 @@ pub fn apply(
                 }
                 decision
             }
-            // Already in doubt, or the PG's answer arrived by another path first.
-            VbankStatus::RevokeInDoubt | VbankStatus::Paid | VbankStatus::Cancelled | VbankStatus::Failed => {
+            // The PG's answer arrived by another path first.
+            VbankStatus::Paid | VbankStatus::Cancelled | VbankStatus::Failed => Decision::AlreadyRecorded,
+        },
+        PgFact::RevokeRefused => match from {
+            VbankStatus::RevokeInDoubt => internal_move(payment, VbankStatus::Ready, now),
+            VbankStatus::Ready | VbankStatus::Paid | VbankStatus::Cancelled | VbankStatus::Failed => {
                 Decision::AlreadyRecorded
             }
         },
+    }
+}
+
+/// Records, before a revoke is sent, that its outcome is about to be unknown: if the
+/// process dies before the PG's answer is recorded, the payment is left in doubt and
+/// the reconciler asks the PG at `check_at`, instead of nobody ever asking.
+pub fn begin_revoke(payment: &Payment, now: UnixSeconds, check_at: UnixSeconds) -> Decision {
+    match payment.status {
+        VbankStatus::Ready | VbankStatus::RevokeInDoubt => {
+            let mut decision = internal_move(payment, VbankStatus::RevokeInDoubt, now);
+            if let Decision::Apply(transition) = &mut decision {
+                transition.payment.reconcile_at = Some(check_at);
+            }
+            decision
+        }
+        VbankStatus::Paid | VbankStatus::Cancelled | VbankStatus::Failed => Decision::AlreadyRecorded,
     }
 }
 
@@ -549,12 +579,21 @@ mod refund_tests {
         assert_eq!(first.payment.status, VbankStatus::Paid);
         assert_eq!(first.payment.cancel_amount.get(), 300);
         assert_eq!(first.event, None);
-        assert_eq!(check_refundable(&first.payment, None, Some(Won::new(700).unwrap())), Ok(Won::new(700).unwrap()));
+        assert_eq!(
+            check_refundable(&first.payment, None, Some(Won::new(700).unwrap())),
+            Ok(Won::new(700).unwrap())
+        );
         assert_eq!(
             check_refundable(&first.payment, None, Some(Won::new(1000).unwrap())),
-            Err(RefundRefusal::ChecksumMismatch { cancellable: Won::new(700).unwrap() })
+            Err(RefundRefusal::ChecksumMismatch {
+                cancellable: Won::new(700).unwrap()
+            })
         );
-        assert_eq!(refunded(&first.payment, 300, "r1"), Decision::AlreadyRecorded, "the same PG refund twice");
+        assert_eq!(
+            refunded(&first.payment, 300, "r1"),
+            Decision::AlreadyRecorded,
+            "the same PG refund twice"
+        );
         let second = match refunded(&first.payment, 700, "r2") {
             Decision::Apply(t) => *t,
             other => panic!("{other:?}"),
@@ -564,13 +603,19 @@ mod refund_tests {
         assert_eq!(second.payment.paid_at, 300, "a refunded payment was paid");
         assert_eq!(second.payment.cancel_history.len(), 2);
         assert_eq!(second.event.unwrap().status, WireStatus::Cancelled);
-        assert_eq!(check_refundable(&second.payment, None, None), Err(RefundRefusal::AlreadyFullyCancelled));
+        assert_eq!(
+            check_refundable(&second.payment, None, None),
+            Err(RefundRefusal::AlreadyFullyCancelled)
+        );
     }
 
     #[test]
     fn a_ready_account_is_revoked_not_refunded() {
         let ready = tests_support::ready_payment();
-        assert_eq!(check_refundable(&ready, None, None), Err(RefundRefusal::AwaitingDeposit));
+        assert_eq!(
+            check_refundable(&ready, None, None),
+            Err(RefundRefusal::AwaitingDeposit)
+        );
         assert!(matches!(refunded(&ready, 1000, "r"), Decision::Anomaly(_)));
     }
 
@@ -578,7 +623,9 @@ mod refund_tests {
     fn more_than_the_balance_is_refused() {
         assert_eq!(
             check_refundable(&paid(1000), Some(Won::new(1001).unwrap()), None),
-            Err(RefundRefusal::ExceedsCancellable { cancellable: Won::new(1000).unwrap() })
+            Err(RefundRefusal::ExceedsCancellable {
+                cancellable: Won::new(1000).unwrap()
+            })
         );
     }
 }

@@ -23,6 +23,24 @@ pub fn check_time(issued_at: UnixSeconds, due: UnixSeconds, step: u32, interval:
     Some(at)
 }
 
+/// The next check after check number `done_step`, skipping checks whose time has
+/// passed by `now`: the time and its step, or `None` when no check is left.
+pub fn next_check(
+    issued_at: UnixSeconds,
+    due: UnixSeconds,
+    done_step: u32,
+    interval: i64,
+    now: UnixSeconds,
+) -> (Option<UnixSeconds>, u32) {
+    let mut step = done_step + 1;
+    loop {
+        match check_time(issued_at, due, step, interval) {
+            Some(at) if at <= now => step += 1,
+            other => return (other, step),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,6 +62,13 @@ mod tests {
                 Some(10980)
             ]
         );
+    }
+
+    #[test]
+    fn next_check_skips_the_checks_a_late_pass_missed() {
+        assert_eq!(next_check(0, 1_000_000, 0, 60, 100), (Some(180), 1));
+        assert_eq!(next_check(0, 1_000_000, 0, 60, 1000), (Some(1860), 4));
+        assert_eq!(next_check(0, 100, 0, 10, 5000), (None, 4));
     }
 
     #[test]

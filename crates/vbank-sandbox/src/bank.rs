@@ -109,7 +109,12 @@ pub async fn holder(
     let Some(bank) = query.bank_code.as_deref().and_then(BankCode::from_kftc) else {
         return (StatusCode::BAD_REQUEST, Json(json!({ "error": "unknown bank_code" })));
     };
-    let number: String = query.bank_num.unwrap_or_default().chars().filter(|c| *c != '-').collect();
+    let number: String = query
+        .bank_num
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| *c != '-')
+        .collect();
     if let Some(account) = sandbox.ledger(|ledger| ledger.by_number(&number).cloned()) {
         if account.bank == bank {
             let holder = account.holder.unwrap_or_else(|| "(주)토스페이먼츠".to_owned());

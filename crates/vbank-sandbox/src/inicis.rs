@@ -153,7 +153,11 @@ pub async fn refund(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, bod
     // One endpoint serves the pre-deposit revoke (GVacct) and refunds after deposit (Vacct).
     let is_revoke = get(&fields, "paymethod") == wire::PAYMETHOD_GVACCT;
     let operation = async {
-        let answer = if is_revoke { revoke(&sandbox, &fields) } else { refund_deposit(&sandbox, &fields) };
+        let answer = if is_revoke {
+            revoke(&sandbox, &fields)
+        } else {
+            refund_deposit(&sandbox, &fields)
+        };
         let answer = answer.unwrap_or_else(|(code, message)| wire::RefundResponse {
             result_code: code,
             result_msg: message,
@@ -161,7 +165,11 @@ pub async fn refund(State(sandbox): State<Arc<Sandbox>>, headers: HeaderMap, bod
         });
         Json(answer).into_response()
     };
-    let kind = if is_revoke { Operation::Revoke } else { Operation::Refund };
+    let kind = if is_revoke {
+        Operation::Revoke
+    } else {
+        Operation::Refund
+    };
     sandbox.faulted(PgProvider::Html5Inicis, kind, operation).await
 }
 
@@ -205,12 +213,20 @@ fn refund_deposit(sandbox: &Sandbox, fields: &Fields) -> Result<wire::RefundResp
     let amount = match prices {
         Some((price, confirm_price)) => {
             let price = Won::parse(price).map_err(|_| failure(wire::RESULT_BAD_AMOUNT, "price 오류"))?;
-            let confirm = Won::parse(confirm_price).map_err(|_| failure(wire::RESULT_BAD_AMOUNT, "confirmPrice 오류"))?;
+            let confirm =
+                Won::parse(confirm_price).map_err(|_| failure(wire::RESULT_BAD_AMOUNT, "confirmPrice 오류"))?;
             let refundable = sandbox
-                .ledger(|ledger| ledger.get(mid, tid).map(|account| account.amount.get() - account.refunded().get()))
+                .ledger(|ledger| {
+                    ledger
+                        .get(mid, tid)
+                        .map(|account| account.amount.get() - account.refunded().get())
+                })
                 .unwrap_or_default();
             if refundable - price.get() != confirm.get() {
-                return Err(failure(wire::RESULT_BAD_AMOUNT, "재승인 금액(confirmPrice)이 일치하지 않습니다."));
+                return Err(failure(
+                    wire::RESULT_BAD_AMOUNT,
+                    "재승인 금액(confirmPrice)이 일치하지 않습니다.",
+                ));
             }
             Some(price)
         }

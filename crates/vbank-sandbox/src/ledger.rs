@@ -78,7 +78,9 @@ pub enum RefundRefusal {
     NotFound,
     NotDeposited,
     /// More than what is left to refund.
-    Exceeds { refundable: Won },
+    Exceeds {
+        refundable: Won,
+    },
 }
 
 /// Why a revoke is refused.

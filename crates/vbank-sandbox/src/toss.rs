@@ -246,7 +246,11 @@ pub async fn cancel(
     // One endpoint serves the pre-deposit cancel and refunds (with a refund account).
     let is_refund = serde_json::from_slice::<wire::CancelRequest>(&body)
         .is_ok_and(|request| request.refund_receive_account.is_some());
-    let kind = if is_refund { Operation::Refund } else { Operation::Revoke };
+    let kind = if is_refund {
+        Operation::Refund
+    } else {
+        Operation::Revoke
+    };
     let operation = cancel_payment(&sandbox, &headers, &payment_key, &body);
     sandbox.faulted(PgProvider::Tosspayments, kind, operation).await
 }
@@ -298,12 +302,29 @@ async fn cancel_payment(sandbox: &Arc<Sandbox>, headers: &HeaderMap, payment_key
 }
 
 /// A cancel of a deposited account: a refund to `refundReceiveAccount`.
-fn refund(sandbox: &Sandbox, key: &str, payment_key: &str, request: &wire::CancelRequest, now: UnixSeconds) -> Response {
+fn refund(
+    sandbox: &Sandbox,
+    key: &str,
+    payment_key: &str,
+    request: &wire::CancelRequest,
+    now: UnixSeconds,
+) -> Response {
     let Some(account) = &request.refund_receive_account else {
-        return failure(StatusCode::FORBIDDEN, wire::NOT_CANCELABLE_PAYMENT, "취소 할 수 없는 결제 입니다.");
+        return failure(
+            StatusCode::FORBIDDEN,
+            wire::NOT_CANCELABLE_PAYMENT,
+            "취소 할 수 없는 결제 입니다.",
+        );
     };
-    if BankCode::from_toss(&account.bank).is_none() || account.account_number.is_empty() || account.holder_name.is_empty() {
-        return failure(StatusCode::BAD_REQUEST, wire::INVALID_REQUEST, "환불 계좌 정보가 올바르지 않습니다.");
+    if BankCode::from_toss(&account.bank).is_none()
+        || account.account_number.is_empty()
+        || account.holder_name.is_empty()
+    {
+        return failure(
+            StatusCode::BAD_REQUEST,
+            wire::INVALID_REQUEST,
+            "환불 계좌 정보가 올바르지 않습니다.",
+        );
     }
     let amount = match request.cancel_amount.map(Won::new) {
         Some(Ok(amount)) => Some(amount),
@@ -312,12 +333,16 @@ fn refund(sandbox: &Sandbox, key: &str, payment_key: &str, request: &wire::Cance
     };
     match sandbox.ledger(|ledger| ledger.refund(key, payment_key, amount, &request.cancel_reason, now)) {
         Ok((account, _)) => Json(payment_of(&account)).into_response(),
-        Err(RefundRefusal::NotFound) => {
-            failure(StatusCode::NOT_FOUND, wire::NOT_FOUND_PAYMENT, "존재하지 않는 결제 정보 입니다.")
-        }
-        Err(RefundRefusal::NotDeposited) => {
-            failure(StatusCode::FORBIDDEN, wire::NOT_CANCELABLE_PAYMENT, "취소 할 수 없는 결제 입니다.")
-        }
+        Err(RefundRefusal::NotFound) => failure(
+            StatusCode::NOT_FOUND,
+            wire::NOT_FOUND_PAYMENT,
+            "존재하지 않는 결제 정보 입니다.",
+        ),
+        Err(RefundRefusal::NotDeposited) => failure(
+            StatusCode::FORBIDDEN,
+            wire::NOT_CANCELABLE_PAYMENT,
+            "취소 할 수 없는 결제 입니다.",
+        ),
         Err(RefundRefusal::Exceeds { .. }) => failure(
             StatusCode::FORBIDDEN,
             wire::NOT_CANCELABLE_AMOUNT,

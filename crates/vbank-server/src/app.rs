@@ -21,6 +21,14 @@ pub struct Settings {
     pub reconcile_interval: Duration,
     /// Delays between webhook delivery attempts; after the last, a delivery has failed.
     pub webhook_retry_schedule: Vec<Duration>,
+    /// The limit of every PG call.
+    pub pg_timeout: Duration,
+}
+
+impl Settings {
+    pub fn pg_timeout_seconds(&self) -> i64 {
+        self.pg_timeout.as_secs_f64().ceil() as i64
+    }
 }
 
 pub struct AppState {

@@ -185,6 +185,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
             sandbox_url,
             reconcile_interval: config.reconcile_interval,
             webhook_retry_schedule: config.webhook_retry_schedule.clone(),
+            pg_timeout: config.pg_timeout,
         },
         webhook_wakeup: tokio::sync::Notify::new(),
     });

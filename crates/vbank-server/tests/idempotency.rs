@@ -103,13 +103,19 @@ async fn a_refund_with_a_key_is_made_once() {
         app.request(Method::POST, "/payments/cancel")
             .bearer_auth(&shop.token)
             .header("Idempotency-Key", "refund-1")
-            .json(&json!({"imp_uid": payment["imp_uid"], "amount": 400, "refund_holder": "홍길동",
-                          "refund_bank": "088", "refund_account": "110123456789"}))
+            .json(
+                &json!({"imp_uid": payment["imp_uid"], "amount": 400, "refund_holder": "홍길동",
+                          "refund_bank": "088", "refund_account": "110123456789"}),
+            )
     };
     let first = app.send(refund()).await.assert_ok().clone();
     let second = app.send(refund()).await.assert_ok().clone();
     assert_eq!(first, second);
-    let now = app.payment(&shop, payment["imp_uid"].as_str().unwrap()).await.assert_ok().clone();
+    let now = app
+        .payment(&shop, payment["imp_uid"].as_str().unwrap())
+        .await
+        .assert_ok()
+        .clone();
     assert_eq!(now["cancel_amount"], 400, "refunded once, not twice");
     assert_eq!(now["cancel_history"].as_array().unwrap().len(), 1);
 }

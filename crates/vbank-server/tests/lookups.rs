@@ -184,15 +184,23 @@ async fn the_sandbox_bank_answers_holder_lookups() {
     let shop = app.merchant("shop").await;
     let payment = app.issued(&shop, common::INICIS_PG).await;
     let get = |path: String| app.send(app.request(Method::GET, &path).bearer_auth(&shop.token));
-    let own = get(format!("/vbanks/holder?bank_code=004&bank_num={}", payment["vbank_num"].as_str().unwrap())).await;
+    let own = get(format!(
+        "/vbanks/holder?bank_code=004&bank_num={}",
+        payment["vbank_num"].as_str().unwrap()
+    ))
+    .await;
     assert_eq!(own.assert_ok()["bank_holder"], "테스트상점");
     let customer = get("/vbanks/holder?bank_code=088&bank_num=110-123-456789".to_owned()).await;
     assert_eq!(customer.assert_ok()["bank_holder"], "홍길동");
-    get("/vbanks/holder?bank_code=088&bank_num=12".to_owned()).await.assert_error(404, -1);
+    get("/vbanks/holder?bank_code=088&bank_num=12".to_owned())
+        .await
+        .assert_error(404, -1);
     let missing = get("/vbanks/holder?bank_code=088".to_owned()).await;
     missing.assert_error(400, 1);
     assert!(missing.message().starts_with("bank_num"));
-    get("/vbanks/holder?bank_code=999&bank_num=1101234567".to_owned()).await.assert_error(400, 1);
+    get("/vbanks/holder?bank_code=999&bank_num=1101234567".to_owned())
+        .await
+        .assert_error(400, 1);
 }
 
 #[tokio::test]

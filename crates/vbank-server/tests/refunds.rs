@@ -29,8 +29,12 @@ async fn cancel(app: &TestApp, merchant: &Merchant, payment: &Value, extra: Valu
     if payment["pg_provider"] == "html5_inicis" {
         body["pg_api_key"] = json!(common::INIAPI_KEY);
     }
-    app.send(app.request(Method::POST, "/payments/cancel").bearer_auth(&merchant.token).json(&body))
-        .await
+    app.send(
+        app.request(Method::POST, "/payments/cancel")
+            .bearer_auth(&merchant.token)
+            .json(&body),
+    )
+    .await
 }
 
 async fn paid(app: &TestApp, merchant: &Merchant, pg: &str) -> Value {
@@ -67,7 +71,11 @@ async fn partial_refunds_grow_the_history_and_checksum_guards_the_balance() {
     for pg in [INICIS_PG, TOSS_PG] {
         let payment = paid(&app, &shop, pg).await;
         let first = cancel(&app, &shop, &payment, json!({"amount": 300, "checksum": 1000})).await;
-        assert_eq!(first.assert_ok()["status"], "paid", "{pg}: a partial refund keeps it paid");
+        assert_eq!(
+            first.assert_ok()["status"],
+            "paid",
+            "{pg}: a partial refund keeps it paid"
+        );
         assert_eq!(first.response()["cancel_amount"], 300);
 
         let stale = cancel(&app, &shop, &payment, json!({"amount": 100, "checksum": 1000})).await;
@@ -81,7 +89,13 @@ async fn partial_refunds_grow_the_history_and_checksum_guards_the_balance() {
         assert_eq!(rest["status"], "cancelled", "{pg}");
         assert_eq!(rest["cancel_amount"], 1000);
         let history = rest["cancel_history"].as_array().unwrap();
-        assert_eq!(history.iter().map(|entry| entry["amount"].as_i64().unwrap()).collect::<Vec<_>>(), [300, 700]);
+        assert_eq!(
+            history
+                .iter()
+                .map(|entry| entry["amount"].as_i64().unwrap())
+                .collect::<Vec<_>>(),
+            [300, 700]
+        );
         assert_ne!(history[0]["cancellation_id"], history[1]["cancellation_id"]);
     }
 }
@@ -119,7 +133,13 @@ async fn refunds_need_the_account_and_an_existing_payment_of_ones_own() {
     assert!(inicis_code_at_toss.message().starts_with("refund_bank"));
 
     for (merchant, imp_uid) in [(&shop, json!("imp_000000000000")), (&rival, payment["imp_uid"].clone())] {
-        let answer = cancel(&app, merchant, &json!({"imp_uid": imp_uid, "pg_provider": "tosspayments"}), json!({})).await;
+        let answer = cancel(
+            &app,
+            merchant,
+            &json!({"imp_uid": imp_uid, "pg_provider": "tosspayments"}),
+            json!({}),
+        )
+        .await;
         answer.assert_error(200, 1);
         assert_eq!(answer.message(), "취소할 결제건이 존재하지 않습니다.");
     }

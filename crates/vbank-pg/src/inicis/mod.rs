@@ -4,9 +4,9 @@
 pub mod wire;
 
 use crate::{
-    Refunded, RefundRequest,
     classify_send_error, form, Acknowledgement, Authenticity, Connector, IssueRequest, IssuedAccount, Notice,
-    NoticeError, NoticeEvent, NoticeReference, PgError, PgRefusal, PgState, RevokeOutcome, Target,
+    NoticeError, NoticeEvent, NoticeReference, PgError, PgRefusal, PgState, RefundRequest, Refunded, RevokeOutcome,
+    Target,
 };
 use async_trait::async_trait;
 use chrono::{NaiveDateTime, TimeZone};
@@ -276,7 +276,10 @@ impl Connector for Inicis {
         let (kind, partial) = if request.full {
             (wire::TYPE_REFUND, None)
         } else {
-            (wire::TYPE_PARTIAL_REFUND, Some((price.as_str(), confirm_price.as_str())))
+            (
+                wire::TYPE_PARTIAL_REFUND,
+                Some((price.as_str(), confirm_price.as_str())),
+            )
         };
         let hash = wire::refund_hash(
             key,

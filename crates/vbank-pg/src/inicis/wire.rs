@@ -103,7 +103,16 @@ pub fn refund_hash(
             confirm_price,
             encrypted_account,
         ]),
-        None => hash_data(&[key, kind, PAYMETHOD_VACCT, timestamp, client_ip, mid, tid, encrypted_account]),
+        None => hash_data(&[
+            key,
+            kind,
+            PAYMETHOD_VACCT,
+            timestamp,
+            client_ip,
+            mid,
+            tid,
+            encrypted_account,
+        ]),
     }
 }
 

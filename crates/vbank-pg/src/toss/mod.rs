@@ -4,9 +4,8 @@
 pub mod wire;
 
 use crate::{
-    Refunded, RefundRequest,
     classify_send_error, Acknowledgement, Authenticity, Connector, IssueRequest, IssuedAccount, Notice, NoticeError,
-    NoticeEvent, NoticeReference, PgError, PgRefusal, PgState, RevokeOutcome, Target,
+    NoticeEvent, NoticeReference, PgError, PgRefusal, PgState, RefundRequest, Refunded, RevokeOutcome, Target,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, TimeZone};

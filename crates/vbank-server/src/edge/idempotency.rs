@@ -76,11 +76,16 @@ where
             }
             let mut response = (
                 StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-                [(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"))],
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json; charset=utf-8"),
+                )],
                 body,
             )
                 .into_response();
-            response.headers_mut().insert(REPLAYED, HeaderValue::from_static("true"));
+            response
+                .headers_mut()
+                .insert(REPLAYED, HeaderValue::from_static("true"));
             Ok(response)
         }
         IdempotencyClaim::Claimed => {

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use vbank_core::lifecycle::DEFAULT_REVOKE_REASON;
-use vbank_core::reconcile::check_time;
-use vbank_core::{Payment, UnixSeconds, VbankStatus};
+use vbank_core::reconcile::next_check;
+use vbank_core::{Payment, VbankStatus};
 use vbank_pg::Target;
 use vbank_store::TransitionOutcome;
 
@@ -43,17 +43,6 @@ pub async fn pass(state: &AppState) -> ApiResult<usize> {
         }
     }
     Ok(due.len())
-}
-
-/// The next scheduled check after `step`, skipping checks whose time has passed.
-fn next_check(payment: &Payment, interval: i64, now: UnixSeconds) -> (Option<UnixSeconds>, u32) {
-    let mut step = payment.reconcile_step + 1;
-    loop {
-        match check_time(payment.started_at, payment.account.due, step, interval) {
-            Some(at) if at <= now => step += 1,
-            other => return (other, step),
-        }
-    }
 }
 
 async fn reconcile(state: &AppState, payment: &Payment) -> ApiResult<()> {
@@ -103,7 +92,13 @@ async fn reconcile(state: &AppState, payment: &Payment) -> ApiResult<()> {
                 .await?
         }
         Some(_) => {
-            let (at, step) = next_check(payment, interval, now);
+            let (at, step) = next_check(
+                payment.started_at,
+                payment.account.due,
+                payment.reconcile_step,
+                interval,
+                now,
+            );
             state.store.reschedule(&payment.imp_uid, at, step).await?;
         }
         None => {}

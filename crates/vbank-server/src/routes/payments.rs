@@ -3,13 +3,13 @@
 
 use crate::app::AppState;
 use crate::edge::auth::Authenticated;
+use crate::edge::body::Fields;
 use crate::edge::payment_json::PaymentJson;
 use crate::edge::{envelope, idempotency, query, ApiError, ApiResult};
-use axum::http::HeaderMap;
-use crate::edge::body::Fields;
 use crate::services::lookups::{self, Page, PageRequest};
 use crate::services::refunds::{self, RefundInput};
 use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -224,10 +224,18 @@ async fn cancel(
 ) -> ApiResult<Response> {
     let raw_query = raw_query.as_deref();
     let operation = "POST /payments/cancel";
-    idempotency::once(&state, merchant.merchant_id, &headers, operation, raw_query, &fields, || async {
-        let input = parse_refund(&fields, raw_query)?;
-        let payment = refunds::refund(&state, merchant.merchant_id, input).await?;
-        Ok(envelope::ok(PaymentJson::new(&payment)))
-    })
+    idempotency::once(
+        &state,
+        merchant.merchant_id,
+        &headers,
+        operation,
+        raw_query,
+        &fields,
+        || async {
+            let input = parse_refund(&fields, raw_query)?;
+            let payment = refunds::refund(&state, merchant.merchant_id, input).await?;
+            Ok(envelope::ok(PaymentJson::new(&payment)))
+        },
+    )
     .await
 }

@@ -5,10 +5,10 @@ use crate::edge::auth::Authenticated;
 use crate::edge::body::{missing, Fields};
 use crate::edge::payment_json::PaymentJson;
 use crate::edge::{envelope, idempotency, query, ApiError, ApiResult};
-use axum::http::HeaderMap;
 use crate::services::holders;
 use crate::services::vbanks::{self, IssueInput};
 use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{delete, get, post};
 use axum::Router;
@@ -79,11 +79,19 @@ async fn issue(
     fields: Fields,
 ) -> ApiResult<Response> {
     let raw_query = raw_query.as_deref();
-    idempotency::once(&state, merchant.merchant_id, &headers, "POST /vbanks", raw_query, &fields, || async {
-        let input = parse_issue(&fields, raw_query)?;
-        let payment = vbanks::issue(&state, merchant.merchant_id, input).await?;
-        Ok(envelope::ok(PaymentJson::new(&payment)))
-    })
+    idempotency::once(
+        &state,
+        merchant.merchant_id,
+        &headers,
+        "POST /vbanks",
+        raw_query,
+        &fields,
+        || async {
+            let input = parse_issue(&fields, raw_query)?;
+            let payment = vbanks::issue(&state, merchant.merchant_id, input).await?;
+            Ok(envelope::ok(PaymentJson::new(&payment)))
+        },
+    )
     .await
 }
 
@@ -130,7 +138,11 @@ async fn holder(
     let raw_query = raw_query.as_deref();
     let bank_code = query::first(raw_query, "bank_code").ok_or_else(|| missing("bank_code"))?;
     let bank = BankCode::from_kftc(&bank_code).ok_or_else(|| {
-        ApiError::bad_input("bank_code", "알 수 없는 은행코드입니다.", "is not a known 3-digit KFTC code.")
+        ApiError::bad_input(
+            "bank_code",
+            "알 수 없는 은행코드입니다.",
+            "is not a known 3-digit KFTC code.",
+        )
     })?;
     let bank_num = query::first(raw_query, "bank_num").ok_or_else(|| missing("bank_num"))?;
     let holder = holders::holder(&state, bank, &bank_num).await?;

@@ -69,7 +69,11 @@ async fn find(state: &AppState, merchant_id: i64, input: &RefundInput) -> ApiRes
             .ok_or_else(nothing_to_cancel);
     }
     let merchant_uid = input.merchant_uid.as_deref().ok_or_else(|| {
-        ApiError::bad_input("imp_uid", "imp_uid 또는 merchant_uid 가 필요합니다.", "or merchant_uid is required.")
+        ApiError::bad_input(
+            "imp_uid",
+            "imp_uid 또는 merchant_uid 가 필요합니다.",
+            "or merchant_uid is required.",
+        )
     })?;
     let newest = Sorting {
         axis: TimeAxis::Started,
@@ -112,7 +116,10 @@ pub async fn refund(state: &AppState, merchant_id: i64, input: RefundInput) -> A
         ApiError::bad_input(
             "refund_bank",
             format!("{} 의 은행코드가 아닙니다: {bank_code}", channel.provider),
-            format!("{bank_code} is not a bank code of {} (KG INICIS: 04; others: 004).", channel.provider),
+            format!(
+                "{bank_code} is not a bank code of {} (KG INICIS: 04; others: 004).",
+                channel.provider
+            ),
         )
     })?;
     let base_url = state.pg_base_url(&channel)?;
@@ -148,7 +155,10 @@ pub async fn refund(state: &AppState, merchant_id: i64, input: RefundInput) -> A
         Ok(refunded) => refunded,
         Err(error) => {
             let detail = format!("refund via {}: {error}", channel.provider);
-            state.store.record_event(&payment.imp_uid, now, "refund_failed", &detail).await?;
+            state
+                .store
+                .record_event(&payment.imp_uid, now, "refund_failed", &detail)
+                .await?;
             return Err(match error {
                 PgError::Refused(refusal) => {
                     ApiError::PgFailure(Text::same(format!("[{}] {}", refusal.code, refusal.message)))

@@ -281,6 +281,18 @@ pub async fn revoke(
         .filter(|reason| !reason.is_empty())
         .unwrap_or(DEFAULT_REVOKE_REASON);
     let now = state.clock.now();
+    // Write ahead: if this process dies between the PG's act and our record of it, the
+    // payment is left in doubt and the reconciler asks the PG; nothing waits for luck.
+    let check_at = now + state.settings.pg_timeout_seconds() + state.settings.reconcile_interval.as_secs() as i64;
+    let begin = Box::new(move |stored: &Payment| lifecycle::begin_revoke(stored, now, check_at));
+    match state.store.transition(imp_uid, now, "revoke sent", begin).await? {
+        TransitionOutcome::Applied(_) => {}
+        TransitionOutcome::Unchanged(current, _) => {
+            // Paid or revoked since we looked.
+            lifecycle::check_revocable(&current).map_err(revoke_refusal)?;
+        }
+        TransitionOutcome::NotFound => return Err(ApiError::PaymentNotFound),
+    }
     let outcome = connector.revoke(target.clone(), &payment.pg_tid, reason, now).await;
     let audit = format!("revoke via {}: {outcome:?}", channel.provider);
     let applied = match outcome {
@@ -330,11 +342,11 @@ pub async fn revoke(
             return Err(revoke_refusal(RevokeRefusal::AlreadyPaid));
         }
         RevokeOutcome::Refused(refusal) => {
-            state.store.record_event(imp_uid, now, "pg_refused", &audit).await?;
+            apply_fact(state, imp_uid, PgFact::RevokeRefused, &audit).await?;
             return Err(pg_failure(&refusal));
         }
         RevokeOutcome::NotSent(reason) => {
-            state.store.record_event(imp_uid, now, "pg_unreachable", &audit).await?;
+            apply_fact(state, imp_uid, PgFact::RevokeRefused, &audit).await?;
             return Err(pg_unreachable(&reason));
         }
         RevokeOutcome::Unknown(_) => {
@@ -377,7 +389,13 @@ pub async fn modify(state: &AppState, merchant_id: i64, imp_uid: &ImpUid) -> Api
         )));
     }
     Err(ApiError::Refused(Text::new(
-        format!("가상계좌 정보 변경은 Settle Bank(settle) 에서만 지원됩니다. (이 결제건: {})", payment.pg_provider),
-        format!("Changing a virtual account is supported for Settle Bank (settle) only; this payment is {}.", payment.pg_provider),
+        format!(
+            "가상계좌 정보 변경은 Settle Bank(settle) 에서만 지원됩니다. (이 결제건: {})",
+            payment.pg_provider
+        ),
+        format!(
+            "Changing a virtual account is supported for Settle Bank (settle) only; this payment is {}.",
+            payment.pg_provider
+        ),
     )))
 }
