@@ -23,7 +23,9 @@ use vbank_core::{
 };
 use vbank_sandbox::ledger::{Account, AccountState, Ledger, RevokeRefusal};
 
-/// A bug planted on purpose, to show that the simulation catches it.
+/// A bug planted on purpose, to show that the simulation catches it. Exists only in
+/// test builds (or with the `planted-flaws` feature): a release cannot plant one.
+#[cfg(any(test, feature = "planted-flaws"))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flaw {
     /// vbank records a revoke as soon as it sends it, before the PG answers.
@@ -35,12 +37,28 @@ pub enum Flaw {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub steps: usize,
+    #[cfg(any(test, feature = "planted-flaws"))]
     pub flaw: Option<Flaw>,
+}
+
+impl Config {
+    // The update fills the flaw field, which test builds have and others do not.
+    #[allow(clippy::needless_update)]
+    pub fn with_steps(steps: usize) -> Config {
+        Config {
+            steps,
+            ..Config::default()
+        }
+    }
 }
 
 impl Default for Config {
     fn default() -> Config {
-        Config { steps: 200, flaw: None }
+        Config {
+            steps: 200,
+            #[cfg(any(test, feature = "planted-flaws"))]
+            flaw: None,
+        }
     }
 }
 
@@ -109,6 +127,7 @@ struct Delivery {
 struct World {
     seed: u64,
     rng: StdRng,
+    #[cfg(any(test, feature = "planted-flaws"))]
     flaw: Option<Flaw>,
     now: UnixSeconds,
     next_id: u64,
@@ -133,11 +152,13 @@ fn pg_tid(imp_uid: &str) -> String {
 }
 
 impl World {
-    fn new(seed: u64, flaw: Option<Flaw>) -> World {
+    fn new(seed: u64, config: &Config) -> World {
+        let _ = config;
         World {
             seed,
             rng: StdRng::seed_from_u64(seed),
-            flaw,
+            #[cfg(any(test, feature = "planted-flaws"))]
+            flaw: config.flaw,
             now: 1_750_000_000,
             next_id: 0,
             pg: Ledger::default(),
@@ -316,6 +337,7 @@ impl World {
         let check_at = self.now + 10 + INTERVAL;
         let begin = lifecycle::begin_revoke(&self.vbank[&imp_uid], self.now, check_at);
         self.commit(&imp_uid, begin, format!("{imp_uid}: revoke begins"))?;
+        #[cfg(any(test, feature = "planted-flaws"))]
         if self.flaw == Some(Flaw::RecordRevokeBeforeThePgAnswers) {
             self.apply(
                 &imp_uid,
@@ -426,6 +448,7 @@ impl World {
             // Toss signs with the payment's secret: a forged notice fails authentication.
             PgProvider::Tosspayments if notice.forged => return Ok(()),
             PgProvider::Tosspayments => PgFact::Deposited { amount, at: self.now },
+            #[cfg(any(test, feature = "planted-flaws"))]
             PgProvider::Html5Inicis if self.flaw == Some(Flaw::TrustUnconfirmedNotices) => {
                 PgFact::Deposited { amount, at: self.now }
             }
@@ -588,7 +611,7 @@ impl World {
 
 /// Runs one scenario.
 pub fn run(seed: u64, config: &Config) -> Result<Stats, Violation> {
-    let mut world = World::new(seed, config.flaw);
+    let mut world = World::new(seed, config);
     for step in 0..config.steps {
         world.step = step;
         match world.rng.gen_range(0..100) {

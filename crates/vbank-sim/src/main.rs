@@ -23,10 +23,7 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let config = Config {
-        steps: args.steps,
-        flaw: None,
-    };
+    let config = Config::with_steps(args.steps);
     let started = Instant::now();
     let result = match args.seed {
         Some(seed) => run(seed, &config),
