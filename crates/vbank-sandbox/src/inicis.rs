@@ -338,3 +338,61 @@ fn inquire(sandbox: &Sandbox, fields: &Fields) -> Result<wire::InquiryResponse, 
         deposit_time: deposited_at.map(|at| at.format("%H%M%S").to_string()),
     })
 }
+
+/// The INICIS routes, under `/inicis`.
+pub fn router() -> axum::Router<Arc<Sandbox>> {
+    axum::Router::new()
+        .route("/api/v1/formpay", axum::routing::post(formpay))
+        .route("/api/v1/refund", axum::routing::post(refund))
+        .route("/api/v1/extra", axum::routing::post(extra))
+}
+
+/// INICIS' deposit Noti: an EUC-KR form [C3]. INICIS sends no notice of a revoke.
+pub fn deposit_notice(account: &Account) -> Option<crate::notify::Message> {
+    let AccountState::Deposited { at, depositor } = &account.state else {
+        return None;
+    };
+    let kst = to_kst(*at);
+    let (date, time) = (kst.format("%Y%m%d").to_string(), kst.format("%H%M%S").to_string());
+    let bank_code = format!("{:0>8}", account.bank.bank().inicis.unwrap_or_default());
+    let amount = account.amount.to_string();
+    let body = form::encode(
+        [
+            ("msg_id", wire::TYPE_MSG_DEPOSIT),
+            ("no_tid", account.tid.as_str()),
+            ("no_oid", account.order_id.as_str()),
+            ("id_merchant", account.owner.as_str()),
+            ("cd_bank", bank_code.as_str()),
+            ("cd_deal", bank_code.as_str()),
+            ("dt_trans", date.as_str()),
+            ("tm_trans", time.as_str()),
+            ("no_msgseq", "0000000001"),
+            ("cd_joinorg", "00000000"),
+            ("dt_transbase", date.as_str()),
+            ("no_transeq", "000001"),
+            ("type_msg", wire::TYPE_MSG_DEPOSIT),
+            ("cl_close", "0"),
+            ("cl_kor", "2"),
+            ("no_msgmanage", "0000000001"),
+            ("no_vacct", account.number.as_str()),
+            ("amt_input", amount.as_str()),
+            ("amt_check", "0"),
+            ("nm_inputbank", account.bank.name_ko()),
+            ("nm_input", depositor.as_str()),
+            ("dt_inputstd", date.as_str()),
+            ("dt_calculstd", date.as_str()),
+            ("flg_close", "0"),
+        ],
+        encoding_rs::EUC_KR,
+    );
+    Some(crate::notify::Message::new(
+        PgProvider::Html5Inicis,
+        "application/x-www-form-urlencoded; charset=euc-kr",
+        body,
+    ))
+}
+
+/// INICIS resends until the body is exactly `OK` [C3].
+pub fn acknowledged(status: reqwest::StatusCode, body: &str) -> bool {
+    status.is_success() && body.trim() == wire::NOTI_ACK
+}

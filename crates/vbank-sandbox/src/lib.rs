@@ -26,6 +26,7 @@ use clock::SandboxClock;
 use ledger::Ledger;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
+use vbank_core::PgProvider;
 
 /// The INIAPI key and IV the INICIS simulator holds for each test MID (pg-samples.md §1;
 /// the escrow MID's IV is not published, so it takes no refunds here).
@@ -101,13 +102,11 @@ impl Sandbox {
     }
 
     pub fn router(self: &Arc<Sandbox>) -> Router {
-        Router::new()
-            .route("/inicis/api/v1/formpay", post(inicis::formpay))
-            .route("/inicis/api/v1/refund", post(inicis::refund))
-            .route("/inicis/api/v1/extra", post(inicis::extra))
-            .route("/toss/v1/virtual-accounts", post(toss::issue))
-            .route("/toss/v1/payments/{payment_key}", get(toss::get_payment))
-            .route("/toss/v1/payments/{payment_key}/cancel", post(toss::cancel))
+        let mut router = Router::new();
+        for provider in PgProvider::ALL {
+            router = router.nest(path_prefix(provider), pg_router(provider));
+        }
+        router
             .route("/sandbox/bank/deposits", post(bank::deposit))
             .route("/sandbox/bank/holder", get(bank::holder))
             .route("/sandbox/faults", post(faults::arm))
@@ -118,9 +117,17 @@ impl Sandbox {
 }
 
 /// Where each PG's simulator lives under the sandbox's base URL.
-pub fn path_prefix(provider: vbank_core::PgProvider) -> &'static str {
+pub fn path_prefix(provider: PgProvider) -> &'static str {
     match provider {
-        vbank_core::PgProvider::Html5Inicis => "/inicis",
-        vbank_core::PgProvider::Tosspayments => "/toss",
+        PgProvider::Html5Inicis => "/inicis",
+        PgProvider::Tosspayments => "/toss",
+    }
+}
+
+/// Each PG simulator's routes, relative to its prefix.
+fn pg_router(provider: PgProvider) -> Router<Arc<Sandbox>> {
+    match provider {
+        PgProvider::Html5Inicis => inicis::router(),
+        PgProvider::Tosspayments => toss::router(),
     }
 }

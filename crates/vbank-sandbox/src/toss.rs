@@ -350,3 +350,42 @@ fn refund(
         ),
     }
 }
+
+/// The Toss routes, under `/toss`.
+pub fn router() -> axum::Router<Arc<Sandbox>> {
+    axum::Router::new()
+        .route("/v1/virtual-accounts", axum::routing::post(issue))
+        .route("/v1/payments/{payment_key}", axum::routing::get(get_payment))
+        .route("/v1/payments/{payment_key}/cancel", axum::routing::post(cancel))
+}
+
+/// DEPOSIT_CALLBACK: `DONE` on a deposit, `CANCELED` after a pre-deposit cancel [C].
+pub fn deposit_notice(account: &Account) -> Option<crate::notify::Message> {
+    let (status, at) = match &account.state {
+        AccountState::Deposited { at, .. } => ("DONE", *at),
+        AccountState::Cancelled { at, .. } => ("CANCELED", *at),
+        AccountState::Issued => return None,
+    };
+    let body = serde_json::json!({
+        "createdAt": vbank_core::time::to_kst(at).format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
+        "secret": account.secret.clone().unwrap_or_default(),
+        "status": status,
+        "transactionKey": format!("{:032X}", rand::thread_rng().gen::<u128>()),
+        "orderId": account.order_id,
+    });
+    let mut message = crate::notify::Message::new(PgProvider::Tosspayments, "application/json", body.to_string());
+    message.headers = vec![
+        ("tosspayments-webhook-transmission-time", format_time(at)),
+        (
+            "tosspayments-webhook-transmission-id",
+            format!("sandbox-{:016x}", rand::thread_rng().gen::<u64>()),
+        ),
+    ];
+    message.retry_count_header = Some("tosspayments-webhook-transmission-retried-count");
+    Some(message)
+}
+
+/// Toss counts any HTTP 200 as delivered [C].
+pub fn acknowledged(status: reqwest::StatusCode, _body: &str) -> bool {
+    status == reqwest::StatusCode::OK
+}
