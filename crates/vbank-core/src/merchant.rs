@@ -77,7 +77,28 @@ pub struct ChannelSecrets {
     /// a revoke needs `api_key` or the caller's `pg_api_key`, as on i'mport.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inquiry_api_key: Option<String>,
-    /// Toss Payments secret key (`test_sk_...` / `live_sk_...`).
+    /// Toss Payments secret key (`test_sk_...` / `live_sk_...`); NICE v2 and KICC secret keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_key: Option<String>,
+    /// NICE v2 client key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<String>,
+    /// NICE (old) and Smartro MerchantKey.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merchant_key: Option<String>,
+    /// Settle Bank (Hecto) hash key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash_key: Option<String>,
+    /// Settle Bank (Hecto) AES key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aes_key: Option<String>,
+    /// Smartro cancel password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_password: Option<String>,
+    /// NHN KCP service certificate (PEM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// NHN KCP private key (PEM) that signs `kcp_sign_data`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<String>,
 }

@@ -11,6 +11,12 @@
 
 pub mod form;
 pub mod inicis;
+pub mod kcp;
+pub mod kicc;
+pub mod nice;
+pub mod nice_v2;
+pub mod settle;
+pub mod smartro;
 pub mod toss;
 
 use async_trait::async_trait;
@@ -189,6 +195,11 @@ pub trait Connector: Send + Sync {
     /// The credential a call through `target` lacks, named as the caller must supply it
     /// (INICIS: `pg_api_key`). Checked before any call, so that nothing is sent without it.
     fn missing_credential(&self, target: &Target<'_>) -> Option<&'static str>;
+    /// Whether the PG issues virtual accounts at this bank.
+    fn offers_bank(&self, bank: BankCode) -> bool;
+    /// The i'mport field this PG requires for issuance that the request lacks
+    /// (`vbank_holder`, `buyer_name`, `buyer_email`, `buyer_tel`).
+    fn missing_issue_field(&self, request: &IssueRequest<'_>) -> Option<&'static str>;
     async fn issue(&self, target: Target<'_>, request: &IssueRequest<'_>) -> Result<IssuedAccount, PgError>;
     async fn revoke(&self, target: Target<'_>, pg_tid: &str, reason: &str, now: UnixSeconds) -> RevokeOutcome;
     async fn query(
@@ -214,6 +225,12 @@ pub trait Connector: Send + Sync {
 pub struct Connectors {
     inicis: Arc<inicis::Inicis>,
     toss: Arc<toss::Toss>,
+    kcp: Arc<kcp::Kcp>,
+    nice: Arc<nice::Nice>,
+    nice_v2: Arc<nice_v2::NiceV2>,
+    kicc: Arc<kicc::Kicc>,
+    settle: Arc<settle::Settle>,
+    smartro: Arc<smartro::Smartro>,
 }
 
 impl Connectors {
@@ -225,8 +242,14 @@ impl Connectors {
             .build()
             .unwrap_or_default();
         Connectors {
-            inicis: Arc::new(inicis::Inicis::new(http.clone(), client_ip)),
-            toss: Arc::new(toss::Toss::new(http)),
+            inicis: Arc::new(inicis::Inicis::new(http.clone(), client_ip.clone())),
+            toss: Arc::new(toss::Toss::new(http.clone())),
+            kcp: Arc::new(kcp::Kcp::new(http.clone())),
+            nice: Arc::new(nice::Nice::new(http.clone())),
+            nice_v2: Arc::new(nice_v2::NiceV2::new(http.clone())),
+            kicc: Arc::new(kicc::Kicc::new(http.clone())),
+            settle: Arc::new(settle::Settle::new(http.clone())),
+            smartro: Arc::new(smartro::Smartro::new(http)),
         }
     }
 
@@ -234,6 +257,12 @@ impl Connectors {
         match provider {
             PgProvider::Html5Inicis => self.inicis.as_ref(),
             PgProvider::Tosspayments => self.toss.as_ref(),
+            PgProvider::Kcp => self.kcp.as_ref(),
+            PgProvider::Nice => self.nice.as_ref(),
+            PgProvider::NiceV2 => self.nice_v2.as_ref(),
+            PgProvider::Kicc => self.kicc.as_ref(),
+            PgProvider::Settle => self.settle.as_ref(),
+            PgProvider::SmartroV2 => self.smartro.as_ref(),
         }
     }
 }

@@ -396,3 +396,15 @@ pub fn deposit_notice(account: &Account) -> Option<crate::notify::Message> {
 pub fn acknowledged(status: reqwest::StatusCode, body: &str) -> bool {
     status.is_success() && body.trim() == wire::NOTI_ACK
 }
+
+/// The public test MID `INIpayTest`. Its INIAPI key is not put on the channel: as on
+/// i'mport, callers pass `pg_api_key` unless the merchant was given one.
+pub fn test_channel() -> (String, vbank_core::ChannelSecrets) {
+    (
+        "INIpayTest".to_owned(),
+        vbank_core::ChannelSecrets {
+            api_iv: Some(wire::TEST_IV.to_owned()),
+            ..Default::default()
+        },
+    )
+}

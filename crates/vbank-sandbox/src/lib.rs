@@ -16,8 +16,14 @@ mod bank;
 pub mod clock;
 pub mod faults;
 mod inicis;
+mod kcp;
+mod kicc;
 pub mod ledger;
+mod nice;
+mod nice_v2;
 mod notify;
+mod settle;
+mod smartro;
 mod toss;
 
 use axum::routing::{get, post};
@@ -121,6 +127,12 @@ pub fn path_prefix(provider: PgProvider) -> &'static str {
     match provider {
         PgProvider::Html5Inicis => "/inicis",
         PgProvider::Tosspayments => "/toss",
+        PgProvider::Kcp => "/kcp",
+        PgProvider::Nice => "/nice",
+        PgProvider::NiceV2 => "/nice_v2",
+        PgProvider::Kicc => "/kicc",
+        PgProvider::Settle => "/settle",
+        PgProvider::SmartroV2 => "/smartro",
     }
 }
 
@@ -129,5 +141,26 @@ fn pg_router(provider: PgProvider) -> Router<Arc<Sandbox>> {
     match provider {
         PgProvider::Html5Inicis => inicis::router(),
         PgProvider::Tosspayments => toss::router(),
+        PgProvider::Kcp => kcp::router(),
+        PgProvider::Nice => nice::router(),
+        PgProvider::NiceV2 => nice_v2::router(),
+        PgProvider::Kicc => kicc::router(),
+        PgProvider::Settle => settle::router(),
+        PgProvider::SmartroV2 => smartro::router(),
+    }
+}
+
+/// The sandbox's test merchant at a PG: the MID (site, mall) and the credentials a
+/// channel needs to talk to that PG's simulator. Toss keys are drawn per merchant.
+pub fn test_channel(provider: PgProvider) -> (String, vbank_core::ChannelSecrets) {
+    match provider {
+        PgProvider::Html5Inicis => inicis::test_channel(),
+        PgProvider::Tosspayments => toss::test_channel(),
+        PgProvider::Kcp => kcp::test_channel(),
+        PgProvider::Nice => nice::test_channel(),
+        PgProvider::NiceV2 => nice_v2::test_channel(),
+        PgProvider::Kicc => kicc::test_channel(),
+        PgProvider::Settle => settle::test_channel(),
+        PgProvider::SmartroV2 => smartro::test_channel(),
     }
 }

@@ -35,6 +35,12 @@ pub fn message_for(account: &Account) -> Option<Message> {
     match account.pg {
         PgProvider::Html5Inicis => crate::inicis::deposit_notice(account),
         PgProvider::Tosspayments => crate::toss::deposit_notice(account),
+        PgProvider::Kcp => crate::kcp::deposit_notice(account),
+        PgProvider::Nice => crate::nice::deposit_notice(account),
+        PgProvider::NiceV2 => crate::nice_v2::deposit_notice(account),
+        PgProvider::Kicc => crate::kicc::deposit_notice(account),
+        PgProvider::Settle => crate::settle::deposit_notice(account),
+        PgProvider::SmartroV2 => crate::smartro::deposit_notice(account),
     }
 }
 
@@ -43,6 +49,12 @@ fn acknowledged(pg: PgProvider, status: reqwest::StatusCode, body: &str) -> bool
     match pg {
         PgProvider::Html5Inicis => crate::inicis::acknowledged(status, body),
         PgProvider::Tosspayments => crate::toss::acknowledged(status, body),
+        PgProvider::Kcp => crate::kcp::acknowledged(status, body),
+        PgProvider::Nice => crate::nice::acknowledged(status, body),
+        PgProvider::NiceV2 => crate::nice_v2::acknowledged(status, body),
+        PgProvider::Kicc => crate::kicc::acknowledged(status, body),
+        PgProvider::Settle => crate::settle::acknowledged(status, body),
+        PgProvider::SmartroV2 => crate::smartro::acknowledged(status, body),
     }
 }
 

@@ -389,3 +389,15 @@ pub fn deposit_notice(account: &Account) -> Option<crate::notify::Message> {
 pub fn acknowledged(status: reqwest::StatusCode, _body: &str) -> bool {
     status == reqwest::StatusCode::OK
 }
+
+/// Toss test keys (`test_sk_...`) are all accepted by the simulator; each merchant gets
+/// its own, so each sees only its own payments, as at Toss.
+pub fn test_channel() -> (String, vbank_core::ChannelSecrets) {
+    (
+        "tvivarepublica".to_owned(),
+        vbank_core::ChannelSecrets {
+            secret_key: Some(format!("test_sk_{}", random_text(24))),
+            ..Default::default()
+        },
+    )
+}

@@ -444,16 +444,18 @@ impl World {
         let notice = self.notices.remove(index);
         let provider = self.vbank[&notice.imp_uid].pg_provider;
         let amount = self.vbank[&notice.imp_uid].amount;
+        let signed = match provider {
+            PgProvider::Tosspayments | PgProvider::NiceV2 | PgProvider::Settle | PgProvider::SmartroV2 => true,
+            PgProvider::Html5Inicis | PgProvider::Kcp | PgProvider::Nice | PgProvider::Kicc => false,
+        };
         let fact = match provider {
-            // Toss signs with the payment's secret: a forged notice fails authentication.
-            PgProvider::Tosspayments if notice.forged => return Ok(()),
-            PgProvider::Tosspayments => PgFact::Deposited { amount, at: self.now },
+            // A PG that signs its notices: a forged one fails authentication.
+            _ if signed && notice.forged => return Ok(()),
+            _ if signed => PgFact::Deposited { amount, at: self.now },
             #[cfg(any(test, feature = "planted-flaws"))]
-            PgProvider::Html5Inicis if self.flaw == Some(Flaw::TrustUnconfirmedNotices) => {
-                PgFact::Deposited { amount, at: self.now }
-            }
-            // INICIS signs nothing: the notice counts only if the PG confirms a deposit.
-            PgProvider::Html5Inicis => match self.query(&notice.imp_uid) {
+            _ if self.flaw == Some(Flaw::TrustUnconfirmedNotices) => PgFact::Deposited { amount, at: self.now },
+            // A PG that signs nothing: the notice counts only if the PG confirms a deposit.
+            _ => match self.query(&notice.imp_uid) {
                 Some(fact @ PgFact::Deposited { .. }) => fact,
                 _ => return Ok(()),
             },

@@ -84,6 +84,21 @@ impl Connector for Inicis {
         "https://iniapi.inicis.com"
     }
 
+    fn offers_bank(&self, bank: BankCode) -> bool {
+        bank.bank().inicis.is_some()
+    }
+
+    fn missing_issue_field(&self, request: &IssueRequest<'_>) -> Option<&'static str> {
+        // i'mport requires these for KG INICIS (api.md B3.1).
+        [
+            ("vbank_holder", request.holder.is_some()),
+            ("buyer_name", request.buyer.name.is_some()),
+            ("buyer_email", request.buyer.email.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(field, present)| (!present).then_some(field))
+    }
+
     async fn issue(&self, target: Target<'_>, request: &IssueRequest<'_>) -> Result<IssuedAccount, PgError> {
         let key = Self::api_key(&target).ok_or(PgError::MissingCredential("pg_api_key"))?;
         let bank = request.bank.bank().inicis.ok_or_else(|| {

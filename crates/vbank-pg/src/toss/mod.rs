@@ -125,6 +125,15 @@ impl Connector for Toss {
         "https://api.tosspayments.com"
     }
 
+    fn offers_bank(&self, bank: BankCode) -> bool {
+        bank.bank().toss.is_some()
+    }
+
+    fn missing_issue_field(&self, request: &IssueRequest<'_>) -> Option<&'static str> {
+        // Toss shows the merchant's name as holder; it needs the buyer's (api.md B3.1).
+        request.buyer.name.is_none().then_some("buyer_name")
+    }
+
     async fn issue(&self, target: Target<'_>, request: &IssueRequest<'_>) -> Result<IssuedAccount, PgError> {
         let bank = request.bank.bank().toss.ok_or_else(|| {
             PgError::Refused(PgRefusal {

@@ -4,13 +4,8 @@ use crate::services::tokens::hash_secret;
 use base64::Engine;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
-use vbank_core::{Channel, ChannelSecrets, Merchant, PgProvider, WebhookSettings};
+use vbank_core::{Channel, Merchant, PgProvider, WebhookSettings};
 use vbank_store::{NewChannel, NewMerchant, Store};
-
-/// The public KG INICIS test MID; the simulator holds its INIAPI key.
-pub const INICIS_TEST_MID: &str = "INIpayTest";
-/// The MID shown for sandbox Toss channels.
-pub const TOSS_SANDBOX_MID: &str = "tvivarepublica";
 
 pub fn random_text(length: usize) -> String {
     rand::thread_rng()
@@ -20,31 +15,24 @@ pub fn random_text(length: usize) -> String {
         .collect()
 }
 
-/// A new merchant's sandbox channels, the default (Toss, which needs no per-call key) first.
+/// A new merchant's sandbox channels, one per PG, the default (Toss, which needs no
+/// per-call key) first. `inicis_api_key` goes on the INICIS channel.
 pub fn sandbox_channels(inicis_api_key: Option<String>) -> Vec<NewChannel> {
-    PgProvider::ALL
+    let mut providers = PgProvider::ALL.to_vec();
+    providers.sort_by_key(|provider| *provider != PgProvider::Tosspayments);
+    providers
         .into_iter()
-        .rev()
-        .map(|provider| match provider {
-            PgProvider::Tosspayments => NewChannel {
+        .map(|provider| {
+            let (mid, mut secrets) = vbank_sandbox::test_channel(provider);
+            if provider == PgProvider::Html5Inicis {
+                secrets.api_key = inicis_api_key.clone();
+            }
+            NewChannel {
                 provider,
-                mid: TOSS_SANDBOX_MID.to_owned(),
+                mid,
                 sandbox: true,
-                secrets: ChannelSecrets {
-                    secret_key: Some(format!("test_sk_{}", random_text(24))),
-                    ..ChannelSecrets::default()
-                },
-            },
-            PgProvider::Html5Inicis => NewChannel {
-                provider,
-                mid: INICIS_TEST_MID.to_owned(),
-                sandbox: true,
-                secrets: ChannelSecrets {
-                    api_key: inicis_api_key.clone(),
-                    api_iv: Some(vbank_pg::inicis::wire::TEST_IV.to_owned()),
-                    ..ChannelSecrets::default()
-                },
-            },
+                secrets,
+            }
         })
         .collect()
 }

@@ -71,33 +71,6 @@ fn select_channel(channels: Vec<Channel>, pg: Option<&str>) -> ApiResult<Channel
         .ok_or_else(|| no_channel(pg))
 }
 
-/// The fields i'mport requires per PG (api.md B3.1).
-fn check_required_fields(provider: PgProvider, input: &IssueInput) -> ApiResult<()> {
-    let required: &[(&'static str, bool)] = match provider {
-        PgProvider::Html5Inicis => &[
-            ("vbank_holder", input.holder.is_some()),
-            ("buyer_name", input.buyer.name.is_some()),
-            ("buyer_email", input.buyer.email.is_some()),
-        ],
-        PgProvider::Tosspayments => &[("buyer_name", input.buyer.name.is_some())],
-    };
-    match required.iter().find(|(_, present)| !present) {
-        Some((field, _)) => Err(ApiError::bad_input(
-            field,
-            format!("{provider} 가상계좌 발급에 필요한 항목입니다."),
-            format!("is required to issue a virtual account through {provider}."),
-        )),
-        None => Ok(()),
-    }
-}
-
-fn bank_offered(provider: PgProvider, bank: BankCode) -> bool {
-    match provider {
-        PgProvider::Html5Inicis => bank.bank().inicis.is_some(),
-        PgProvider::Tosspayments => bank.bank().toss.is_some(),
-    }
-}
-
 /// `POST /vbanks`: asks the PG for an account, then records it `ready` with its webhook.
 pub async fn issue(state: &AppState, merchant_id: i64, input: IssueInput) -> ApiResult<Payment> {
     let now = state.clock.now();
@@ -109,8 +82,28 @@ pub async fn issue(state: &AppState, merchant_id: i64, input: IssueInput) -> Api
         ));
     }
     let channel = select_channel(state.store.channels(merchant_id).await?, input.pg.as_deref())?;
-    check_required_fields(channel.provider, &input)?;
-    if !bank_offered(channel.provider, input.bank) {
+    let connector = state.connectors.get(channel.provider);
+    let imp_uid = ImpUid::generate(&mut rand::thread_rng());
+    let order_name = input.name.clone().unwrap_or_else(|| "가상계좌 결제".to_owned());
+    let request = IssueRequest {
+        imp_uid: &imp_uid,
+        merchant_uid: &input.merchant_uid,
+        amount: input.amount,
+        bank: input.bank,
+        due: input.due,
+        holder: input.holder.as_deref(),
+        order_name: &order_name,
+        buyer: &input.buyer,
+        now,
+    };
+    if let Some(field) = connector.missing_issue_field(&request) {
+        return Err(ApiError::bad_input(
+            field,
+            format!("{} 가상계좌 발급에 필요한 항목입니다.", channel.provider),
+            format!("is required to issue a virtual account through {}.", channel.provider),
+        ));
+    }
+    if !connector.offers_bank(input.bank) {
         return Err(ApiError::bad_input(
             "vbank_code",
             format!("{} 에서 발급할 수 없는 은행입니다: {}", channel.provider, input.bank),
@@ -128,7 +121,6 @@ pub async fn issue(state: &AppState, merchant_id: i64, input: IssueInput) -> Api
             "already has a paid payment.",
         ));
     }
-    let connector = state.connectors.get(channel.provider);
     let base_url = state.pg_base_url(&channel)?;
     let target = Target {
         channel: &channel,
@@ -142,19 +134,6 @@ pub async fn issue(state: &AppState, merchant_id: i64, input: IssueInput) -> Api
             "is required for KG INICIS (the INIAPI key), in the query string or the channel's configuration.",
         ));
     }
-    let imp_uid = ImpUid::generate(&mut rand::thread_rng());
-    let order_name = input.name.clone().unwrap_or_else(|| "가상계좌 결제".to_owned());
-    let request = IssueRequest {
-        imp_uid: &imp_uid,
-        merchant_uid: &input.merchant_uid,
-        amount: input.amount,
-        bank: input.bank,
-        due: input.due,
-        holder: input.holder.as_deref(),
-        order_name: &order_name,
-        buyer: &input.buyer,
-        now,
-    };
     let issued = match connector.issue(target, &request).await {
         Ok(issued) => issued,
         Err(PgError::Refused(refusal)) => return Err(pg_failure(&refusal)),

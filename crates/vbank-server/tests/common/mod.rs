@@ -160,6 +160,7 @@ impl TestApp {
             "vbank_holder": "테스트상점",
             "buyer_name": "홍길동",
             "buyer_email": "buyer@example.test",
+            "buyer_tel": "01012345678",
             "pg": pg,
         });
         for (key, value) in body.as_object().expect("object").iter() {
