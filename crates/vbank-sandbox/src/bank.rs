@@ -51,11 +51,12 @@ pub async fn deposit(
         Ok(account) => account,
         Err(refusal) => return (StatusCode::OK, refused(refusal.reason())),
     };
-    let dropped = sandbox.take_fault(account.pg, Operation::Notify) == Some(Fault::Drop);
-    let notified = match notify::message_for(&account) {
-        Some(_) if dropped => Err("the PG dropped its notification (injected fault)".to_owned()),
-        Some(message) => notify::deliver(&sandbox, message).await,
-        None => Ok(()),
+    let fault = sandbox.take_fault(account.pg, Operation::Notify);
+    let notified = match (notify::message_for(&account), fault) {
+        (Some(_), Some(Fault::Drop)) => Err("the PG dropped its notification (injected fault)".to_owned()),
+        (Some(message), Some(Fault::TimeoutAfterCommit)) => notify::deliver_losing_first_ack(&sandbox, message).await,
+        (Some(message), _) => notify::deliver(&sandbox, message).await,
+        (None, _) => Ok(()),
     };
     let body = match notified {
         Ok(()) => json!({ "accepted": true, "reason": "deposited", "notified": true }),

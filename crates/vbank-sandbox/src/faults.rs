@@ -122,10 +122,15 @@ pub async fn arm(State(sandbox): State<Arc<Sandbox>>, Json(request): Json<FaultR
         )
             .into_response();
     };
-    if (request.fault == Fault::Drop) != (request.operation == Operation::Notify) {
+    let fits = match request.operation {
+        // On notify: drop the notice, or lose vbank's acknowledgement so the PG resends.
+        Operation::Notify => matches!(request.fault, Fault::Drop | Fault::TimeoutAfterCommit),
+        Operation::Issue | Operation::Revoke | Operation::Query | Operation::Refund => request.fault != Fault::Drop,
+    };
+    if !fits {
         return (
             StatusCode::BAD_REQUEST,
-            Json(json!({"error": "the drop fault goes with the notify operation, and only it"})),
+            Json(json!({"error": "notify takes drop or timeout_after_commit; drop goes with notify only"})),
         )
             .into_response();
     }

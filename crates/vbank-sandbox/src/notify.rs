@@ -85,7 +85,25 @@ async fn send_once(sandbox: &Sandbox, message: &Message, attempt: usize) -> Resu
 /// Sends the notification and waits for the first answer. If that was not the
 /// expected acknowledgement, resends in the background on the PG's schedule.
 pub async fn deliver(sandbox: &Arc<Sandbox>, message: Message) -> Result<(), String> {
-    match send_once(sandbox, &message, 0).await {
+    let first = send_once(sandbox, &message, 0).await;
+    resend_unless_acknowledged(sandbox, message, first)
+}
+
+/// As `deliver`, but the first acknowledgement is lost on its way back to the PG
+/// (fault `timeout_after_commit` on `notify`): vbank got the notice, the PG resends it.
+pub async fn deliver_losing_first_ack(sandbox: &Arc<Sandbox>, message: Message) -> Result<(), String> {
+    let first = send_once(sandbox, &message, 0)
+        .await
+        .and(Err("the acknowledgement was lost (injected fault)".to_owned()));
+    resend_unless_acknowledged(sandbox, message, first)
+}
+
+fn resend_unless_acknowledged(
+    sandbox: &Arc<Sandbox>,
+    message: Message,
+    first: Result<(), String>,
+) -> Result<(), String> {
+    match first {
         Ok(()) => Ok(()),
         Err(first_error) => {
             tracing::warn!(pg = %message.pg, error = %first_error, "notification not acknowledged; will resend");
