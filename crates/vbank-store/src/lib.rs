@@ -6,8 +6,10 @@
 //! that returns (the row, its `cancel_history` entry, its outbox event and an audit
 //! line) in the same commit, or nothing.
 
+mod postgres;
 mod sqlite;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -32,7 +34,7 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Conflict(String),
-    #[error("unsupported database URL {0}: use sqlite://PATH")]
+    #[error("unsupported database URL {0}: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     UnsupportedUrl(String),
 }
 
@@ -268,6 +270,8 @@ pub enum IdempotencyClaim {
 pub async fn open(database_url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
     if database_url.starts_with("sqlite:") {
         Ok(std::sync::Arc::new(SqliteStore::open(database_url).await?))
+    } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
+        Ok(std::sync::Arc::new(PostgresStore::open(database_url).await?))
     } else {
         Err(StoreError::UnsupportedUrl(database_url.to_owned()))
     }

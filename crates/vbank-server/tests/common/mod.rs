@@ -63,6 +63,61 @@ impl Answer {
     }
 }
 
+/// The PostgreSQL server tests use: `VBANK_TEST_POSTGRES_URL`, else the local one.
+pub fn postgres_admin_url() -> String {
+    std::env::var("VBANK_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A new, empty database for one test.
+async fn fresh_postgres_database() -> String {
+    use sqlx::Connection;
+    let admin_url = postgres_admin_url();
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|error| panic!("VBANK_TEST_DATABASE=postgres but {admin_url} refuses: {error}"));
+    let name = format!("vbank_test_{:016x}", rand::random::<u64>());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(base, _)| base.to_owned())
+        .expect("a database URL");
+    format!("{base}/{name}")
+}
+
+/// Drops a test's PostgreSQL database (on a thread of its own: `Drop` cannot await).
+fn drop_postgres_database(database_url: &str) {
+    let Some((_, name)) = database_url.rsplit_once('/') else {
+        return;
+    };
+    let name = name.to_owned();
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        runtime.block_on(async {
+            use sqlx::Connection;
+            let mut admin = sqlx::PgConnection::connect(&postgres_admin_url()).await.ok()?;
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin)
+                .await
+                .ok()
+        })
+    })
+    .join();
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if self.database_url.starts_with("postgres") {
+            drop_postgres_database(&self.database_url);
+        }
+    }
+}
+
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -78,7 +133,10 @@ impl TestApp {
             .with_test_writer()
             .try_init();
         let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = format!("sqlite://{}", dir.path().join("vbank.db").display());
+        let database_url = match std::env::var("VBANK_TEST_DATABASE").as_deref() {
+            Ok("postgres") => fresh_postgres_database().await,
+            _ => format!("sqlite://{}", dir.path().join("vbank.db").display()),
+        };
         let mut config = ServeConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), database_url.clone());
         config.pg_timeout = Duration::from_secs(5);
         configure(&mut config);

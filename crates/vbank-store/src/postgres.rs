@@ -1,0 +1,987 @@
+//! PostgreSQL, for several stateless nodes on one database. Per-payment work is
+//! serialized by row locks (`SELECT ... FOR UPDATE`) inside the transaction, as SQLite
+//! does with `BEGIN IMMEDIATE`; background jobs claim rows with `FOR UPDATE SKIP LOCKED`
+//! and a lease that frees them if a node dies.
+
+use crate::{
+    Decide, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryState, IdempotencyClaim, NewMerchant, PaymentFilter,
+    Sorting, Store, StoreError, StoreResult, TimeAxis, TokenRecord, TransitionOutcome,
+};
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+use vbank_core::lifecycle::{Decision, Transition};
+use vbank_core::payment::{Buyer, VirtualAccount};
+use vbank_core::{
+    BankCode, CancelEntry, CancellationId, Channel, ChannelSecrets, ImpUid, Merchant, MerchantUid, Payment, PgProvider,
+    UnixSeconds, VbankStatus, WebhookFormat, WebhookSettings, Won,
+};
+
+/// An idempotency key in flight for longer than this belongs to a request that died.
+const ABANDONED_AFTER_SECONDS: i64 = 300;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+pub struct PostgresStore {
+    writer: PgPool,
+    reader: PgPool,
+}
+
+const PAYMENT_COLUMNS: &str = "imp_uid, merchant_id, channel_id, merchant_uid, pg_provider, pg_id, pg_tid, \
+    pg_secret, sandbox, name, amount, cancel_amount, buyer_name, buyer_email, buyer_tel, buyer_addr, buyer_postcode, \
+    custom_data, vbank_code, vbank_num, vbank_holder, vbank_date, vbank_issued_at, status, started_at, \
+    paid_at, failed_at, cancelled_at, updated_at, fail_reason, cancel_reason, receipt_url, notice_urls, reconcile_at, reconcile_step";
+
+impl PostgresStore {
+    /// Connects to a `postgres://` URL and migrates the database.
+    pub async fn open(url: &str) -> StoreResult<PostgresStore> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(PostgresStore {
+            writer: pool.clone(),
+            reader: pool,
+        })
+    }
+}
+
+fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+fn provider_from(code: &str) -> StoreResult<PgProvider> {
+    PgProvider::from_str(code).map_err(|()| corrupt(format!("unknown pg_provider {code}")))
+}
+
+const MERCHANT_COLUMNS: &str = "id, imp_key, imp_secret_hash, name, webhook_url, webhook_format, webhook_secret";
+
+fn merchant_from_row(row: &PgRow) -> StoreResult<Merchant> {
+    let format: String = row.try_get("webhook_format")?;
+    Ok(Merchant {
+        id: row.try_get("id")?,
+        imp_key: row.try_get("imp_key")?,
+        imp_secret_hash: row.try_get("imp_secret_hash")?,
+        name: row.try_get("name")?,
+        webhook: WebhookSettings {
+            url: row.try_get("webhook_url")?,
+            format: WebhookFormat::parse(&format).ok_or_else(|| corrupt(format!("webhook_format {format}")))?,
+            secret: row.try_get("webhook_secret")?,
+        },
+    })
+}
+
+fn channel_from_row(row: &PgRow) -> StoreResult<Channel> {
+    let secrets: String = row.try_get("secrets")?;
+    Ok(Channel {
+        id: row.try_get("id")?,
+        merchant_id: row.try_get("merchant_id")?,
+        provider: provider_from(row.try_get("pg_provider")?)?,
+        mid: row.try_get("mid")?,
+        sandbox: row.try_get("sandbox")?,
+        secrets: serde_json::from_str::<ChannelSecrets>(&secrets).map_err(corrupt)?,
+    })
+}
+
+fn token_from_row(row: &PgRow) -> StoreResult<TokenRecord> {
+    Ok(TokenRecord {
+        token_hash: row.try_get("token_hash")?,
+        token_id: row.try_get("token_id")?,
+        merchant_id: row.try_get("merchant_id")?,
+        issued_at: row.try_get("issued_at")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
+fn won(value: i64) -> StoreResult<Won> {
+    Won::new(value).map_err(|error| corrupt(format!("amount {value} {error}")))
+}
+
+fn payment_from_row(row: &PgRow, cancel_history: Vec<CancelEntry>) -> StoreResult<Payment> {
+    let imp_uid: String = row.try_get("imp_uid")?;
+    let merchant_uid: String = row.try_get("merchant_uid")?;
+    let vbank_code: String = row.try_get("vbank_code")?;
+    let status: String = row.try_get("status")?;
+    let notice_urls: String = row.try_get("notice_urls")?;
+    Ok(Payment {
+        imp_uid: ImpUid::parse(&imp_uid).ok_or_else(|| corrupt(format!("imp_uid {imp_uid}")))?,
+        merchant_id: row.try_get("merchant_id")?,
+        channel_id: row.try_get("channel_id")?,
+        merchant_uid: MerchantUid::parse(&merchant_uid).map_err(corrupt)?,
+        pg_provider: provider_from(row.try_get("pg_provider")?)?,
+        pg_id: row.try_get("pg_id")?,
+        pg_tid: row.try_get("pg_tid")?,
+        pg_secret: row.try_get("pg_secret")?,
+        sandbox: row.try_get("sandbox")?,
+        name: row.try_get("name")?,
+        amount: won(row.try_get("amount")?)?,
+        cancel_amount: won(row.try_get("cancel_amount")?)?,
+        buyer: Buyer {
+            name: row.try_get("buyer_name")?,
+            email: row.try_get("buyer_email")?,
+            tel: row.try_get("buyer_tel")?,
+            addr: row.try_get("buyer_addr")?,
+            postcode: row.try_get("buyer_postcode")?,
+        },
+        custom_data: row.try_get("custom_data")?,
+        account: VirtualAccount {
+            bank: BankCode::from_kftc(&vbank_code).ok_or_else(|| corrupt(format!("vbank_code {vbank_code}")))?,
+            number: row.try_get("vbank_num")?,
+            holder: row.try_get("vbank_holder")?,
+            due: row.try_get("vbank_date")?,
+            issued_at: row.try_get("vbank_issued_at")?,
+        },
+        status: VbankStatus::parse(&status).ok_or_else(|| corrupt(format!("status {status}")))?,
+        started_at: row.try_get("started_at")?,
+        paid_at: row.try_get("paid_at")?,
+        failed_at: row.try_get("failed_at")?,
+        cancelled_at: row.try_get("cancelled_at")?,
+        updated_at: row.try_get("updated_at")?,
+        fail_reason: row.try_get("fail_reason")?,
+        cancel_reason: row.try_get("cancel_reason")?,
+        receipt_url: row.try_get("receipt_url")?,
+        notice_urls: serde_json::from_str(&notice_urls).map_err(corrupt)?,
+        cancel_history,
+        reconcile_at: row.try_get("reconcile_at")?,
+        reconcile_step: row.try_get::<i64, _>("reconcile_step")? as u32,
+    })
+}
+
+fn cancel_entry_from_row(row: &PgRow) -> StoreResult<CancelEntry> {
+    Ok(CancelEntry {
+        cancellation_id: CancellationId::from_stored(row.try_get("cancellation_id")?),
+        pg_tid: row.try_get("pg_tid")?,
+        amount: won(row.try_get("amount")?)?,
+        cancelled_at: row.try_get("cancelled_at")?,
+        reason: row.try_get("reason")?,
+        receipt_url: row.try_get("receipt_url")?,
+    })
+}
+
+/// Loads payments with their cancel histories: one query for the rows, one for the histories.
+async fn hydrate<'c, E>(executor: E, rows: Vec<PgRow>) -> StoreResult<Vec<Payment>>
+where
+    E: sqlx::Executor<'c, Database = Postgres>,
+{
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut histories: HashMap<String, Vec<CancelEntry>> = HashMap::new();
+    let mut query = QueryBuilder::<Postgres>::new(
+        "SELECT cancellation_id, imp_uid, pg_tid, amount, cancelled_at, reason, receipt_url \
+         FROM cancel_history WHERE imp_uid IN (",
+    );
+    let mut separated = query.separated(", ");
+    for row in &rows {
+        separated.push_bind(row.try_get::<String, _>("imp_uid")?);
+    }
+    query.push(") ORDER BY cancelled_at, cancellation_id");
+    for row in query.build().fetch_all(executor).await? {
+        histories
+            .entry(row.try_get("imp_uid")?)
+            .or_default()
+            .push(cancel_entry_from_row(&row)?);
+    }
+    rows.iter()
+        .map(|row| {
+            let imp_uid: String = row.try_get("imp_uid")?;
+            payment_from_row(row, histories.remove(&imp_uid).unwrap_or_default())
+        })
+        .collect()
+}
+
+fn axis_column(axis: TimeAxis) -> &'static str {
+    match axis {
+        TimeAxis::Started => "started_at",
+        TimeAxis::Paid => "paid_at",
+        TimeAxis::Cancelled => "cancelled_at",
+        TimeAxis::Failed => "failed_at",
+        TimeAxis::Updated => "updated_at",
+    }
+}
+
+fn order_clause(sorting: Sorting) -> String {
+    let direction = if sorting.descending { "DESC" } else { "ASC" };
+    format!(
+        " ORDER BY {} {direction}, imp_uid {direction}",
+        axis_column(sorting.axis)
+    )
+}
+
+async fn insert_outbox(
+    connection: &mut PgConnection,
+    payment: &Payment,
+    status: &str,
+    cancellation_id: Option<&str>,
+    at: UnixSeconds,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO outbox (merchant_id, imp_uid, merchant_uid, status, cancellation_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(payment.merchant_id)
+    .bind(payment.imp_uid.as_str())
+    .bind(payment.merchant_uid.as_str())
+    .bind(status)
+    .bind(cancellation_id)
+    .bind(at)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+async fn insert_event(
+    connection: &mut PgConnection,
+    imp_uid: &ImpUid,
+    at: UnixSeconds,
+    kind: &str,
+    detail: &str,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO payment_events (imp_uid, at, kind, detail) VALUES ($1, $2, $3, $4)")
+        .bind(imp_uid.as_str())
+        .bind(at)
+        .bind(kind)
+        .bind(detail)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+/// Writes a decided transition. The `status = ?` guard makes a write based on a stale
+/// read impossible, even though the write lock already excludes one.
+async fn write_transition(connection: &mut PgConnection, transition: &Transition) -> StoreResult<()> {
+    let after = &transition.payment;
+    let updated = sqlx::query(
+        "UPDATE payments SET status = $1, cancel_amount = $2, paid_at = $3, failed_at = $4, cancelled_at = $5, \
+         updated_at = $6, fail_reason = $7, cancel_reason = $8, reconcile_at = $9 WHERE imp_uid = $10 AND status = $11",
+    )
+    .bind(after.status.as_str())
+    .bind(after.cancel_amount.get())
+    .bind(after.paid_at)
+    .bind(after.failed_at)
+    .bind(after.cancelled_at)
+    .bind(after.updated_at)
+    .bind(after.fail_reason.as_deref())
+    .bind(after.cancel_reason.as_deref())
+    .bind(after.reconcile_at)
+    .bind(after.imp_uid.as_str())
+    .bind(transition.from.as_str())
+    .execute(&mut *connection)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(StoreError::Conflict(format!(
+            "payment {} changed under a transition from {}",
+            after.imp_uid,
+            transition.from.as_str()
+        )));
+    }
+    if let Some(entry) = &transition.cancel_entry {
+        sqlx::query(
+            "INSERT INTO cancel_history (cancellation_id, imp_uid, pg_tid, amount, cancelled_at, reason, receipt_url) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(entry.cancellation_id.as_str())
+        .bind(after.imp_uid.as_str())
+        .bind(&entry.pg_tid)
+        .bind(entry.amount.get())
+        .bind(entry.cancelled_at)
+        .bind(&entry.reason)
+        .bind(&entry.receipt_url)
+        .execute(&mut *connection)
+        .await?;
+    }
+    if let Some(event) = &transition.event {
+        insert_outbox(
+            connection,
+            after,
+            event.status.as_str(),
+            event.cancellation_id.as_ref().map(CancellationId::as_str),
+            after.updated_at,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn create_merchant(&self, merchant: NewMerchant) -> StoreResult<(Merchant, Vec<Channel>)> {
+        let mut tx = self.writer.begin().await?;
+        let now = chrono::Utc::now().timestamp();
+        let inserted = sqlx::query(
+            "INSERT INTO merchants (imp_key, imp_secret_hash, name, created_at, webhook_url, webhook_format, \
+             webhook_secret) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (imp_key) DO NOTHING RETURNING id",
+        )
+        .bind(&merchant.imp_key)
+        .bind(&merchant.imp_secret_hash)
+        .bind(&merchant.name)
+        .bind(now)
+        .bind(merchant.webhook.url.as_deref())
+        .bind(merchant.webhook.format.as_str())
+        .bind(merchant.webhook.secret.as_deref())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = inserted else {
+            return Err(StoreError::Conflict(format!(
+                "a merchant with imp_key {} exists already; choose another --imp-key",
+                merchant.imp_key
+            )));
+        };
+        let merchant_id: i64 = row.try_get("id")?;
+        let mut channels = Vec::with_capacity(merchant.channels.len());
+        for (position, channel) in merchant.channels.iter().enumerate() {
+            let secrets = serde_json::to_string(&channel.secrets).map_err(corrupt)?;
+            let row = sqlx::query(
+                "INSERT INTO channels (merchant_id, pg_provider, mid, sandbox, secrets, position) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(merchant_id)
+            .bind(channel.provider.code())
+            .bind(&channel.mid)
+            .bind(channel.sandbox)
+            .bind(secrets)
+            .bind(position as i64)
+            .fetch_one(&mut *tx)
+            .await?;
+            channels.push(Channel {
+                id: row.try_get("id")?,
+                merchant_id,
+                provider: channel.provider,
+                mid: channel.mid.clone(),
+                sandbox: channel.sandbox,
+                secrets: channel.secrets.clone(),
+            });
+        }
+        tx.commit().await?;
+        Ok((
+            Merchant {
+                id: merchant_id,
+                imp_key: merchant.imp_key,
+                imp_secret_hash: merchant.imp_secret_hash,
+                name: merchant.name,
+                webhook: merchant.webhook,
+            },
+            channels,
+        ))
+    }
+
+    async fn merchant_count(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM merchants")
+            .fetch_one(&self.reader)
+            .await?)
+    }
+
+    async fn merchant_by_imp_key(&self, imp_key: &str) -> StoreResult<Option<Merchant>> {
+        sqlx::query(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE imp_key = $1"))
+            .bind(imp_key)
+            .fetch_optional(&self.reader)
+            .await?
+            .as_ref()
+            .map(merchant_from_row)
+            .transpose()
+    }
+
+    async fn channels(&self, merchant_id: i64) -> StoreResult<Vec<Channel>> {
+        sqlx::query(
+            "SELECT id, merchant_id, pg_provider, mid, sandbox, secrets FROM channels \
+             WHERE merchant_id = $1 ORDER BY position",
+        )
+        .bind(merchant_id)
+        .fetch_all(&self.reader)
+        .await?
+        .iter()
+        .map(channel_from_row)
+        .collect()
+    }
+
+    async fn channel(&self, channel_id: i64) -> StoreResult<Option<Channel>> {
+        sqlx::query("SELECT id, merchant_id, pg_provider, mid, sandbox, secrets FROM channels WHERE id = $1")
+            .bind(channel_id)
+            .fetch_optional(&self.reader)
+            .await?
+            .as_ref()
+            .map(channel_from_row)
+            .transpose()
+    }
+
+    async fn update_channel_secrets(&self, channel_id: i64, secrets: &ChannelSecrets) -> StoreResult<()> {
+        sqlx::query("UPDATE channels SET secrets = $1 WHERE id = $2")
+            .bind(serde_json::to_string(secrets).map_err(corrupt)?)
+            .bind(channel_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn server_key(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        sqlx::query("INSERT INTO server_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(candidate)
+            .execute(&self.writer)
+            .await?;
+        Ok(sqlx::query_scalar("SELECT value FROM server_keys WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.writer)
+            .await?)
+    }
+
+    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO tokens (token_hash, token_id, merchant_id, issued_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&token.token_hash)
+        .bind(&token.token_id)
+        .bind(token.merchant_id)
+        .bind(token.issued_at)
+        .bind(token.expires_at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn token_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<TokenRecord>> {
+        sqlx::query("SELECT token_hash, token_id, merchant_id, issued_at, expires_at FROM tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&self.reader)
+            .await?
+            .as_ref()
+            .map(token_from_row)
+            .transpose()
+    }
+
+    async fn live_token(&self, merchant_id: i64, now: UnixSeconds) -> StoreResult<Option<TokenRecord>> {
+        // Read through the writer so that a token inserted a moment ago is seen.
+        sqlx::query(
+            "SELECT token_hash, token_id, merchant_id, issued_at, expires_at FROM tokens \
+             WHERE merchant_id = $1 AND expires_at > $2 ORDER BY issued_at DESC, expires_at DESC LIMIT 1",
+        )
+        .bind(merchant_id)
+        .bind(now)
+        .fetch_optional(&self.writer)
+        .await?
+        .as_ref()
+        .map(token_from_row)
+        .transpose()
+    }
+
+    async fn extend_token(&self, token_hash: &[u8], expires_at: UnixSeconds) -> StoreResult<()> {
+        sqlx::query("UPDATE tokens SET expires_at = GREATEST(expires_at, $1) WHERE token_hash = $2")
+            .bind(expires_at)
+            .bind(token_hash)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_payment(&self, payment: &Payment) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        let placeholders = (1..=35).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
+        let notice_urls = serde_json::to_string(&payment.notice_urls).map_err(corrupt)?;
+        sqlx::query(&format!(
+            "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ({placeholders})"
+        ))
+        .bind(payment.imp_uid.as_str())
+        .bind(payment.merchant_id)
+        .bind(payment.channel_id)
+        .bind(payment.merchant_uid.as_str())
+        .bind(payment.pg_provider.code())
+        .bind(&payment.pg_id)
+        .bind(&payment.pg_tid)
+        .bind(payment.pg_secret.as_deref())
+        .bind(payment.sandbox)
+        .bind(payment.name.as_deref())
+        .bind(payment.amount.get())
+        .bind(payment.cancel_amount.get())
+        .bind(payment.buyer.name.as_deref())
+        .bind(payment.buyer.email.as_deref())
+        .bind(payment.buyer.tel.as_deref())
+        .bind(payment.buyer.addr.as_deref())
+        .bind(payment.buyer.postcode.as_deref())
+        .bind(payment.custom_data.as_deref())
+        .bind(payment.account.bank.kftc())
+        .bind(&payment.account.number)
+        .bind(payment.account.holder.as_deref())
+        .bind(payment.account.due)
+        .bind(payment.account.issued_at)
+        .bind(payment.status.as_str())
+        .bind(payment.started_at)
+        .bind(payment.paid_at)
+        .bind(payment.failed_at)
+        .bind(payment.cancelled_at)
+        .bind(payment.updated_at)
+        .bind(payment.fail_reason.as_deref())
+        .bind(payment.cancel_reason.as_deref())
+        .bind(payment.receipt_url.as_deref())
+        .bind(notice_urls)
+        .bind(payment.reconcile_at)
+        .bind(i64::from(payment.reconcile_step))
+        .execute(&mut *tx)
+        .await?;
+        insert_outbox(
+            &mut tx,
+            payment,
+            payment.status.wire().as_str(),
+            None,
+            payment.started_at,
+        )
+        .await?;
+        insert_event(&mut tx, &payment.imp_uid, payment.started_at, "issued", &payment.pg_tid).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn payment(&self, merchant_id: i64, imp_uid: &ImpUid) -> StoreResult<Option<Payment>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE imp_uid = $1 AND merchant_id = $2"
+        ))
+        .bind(imp_uid.as_str())
+        .bind(merchant_id)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(hydrate(&self.reader, row.into_iter().collect()).await?.pop())
+    }
+
+    async fn payment_for_pg(&self, imp_uid: &ImpUid) -> StoreResult<Option<Payment>> {
+        let row = sqlx::query(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE imp_uid = $1"))
+            .bind(imp_uid.as_str())
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(hydrate(&self.reader, row.into_iter().collect()).await?.pop())
+    }
+
+    async fn payment_by_pg_tid(&self, provider: PgProvider, pg_tid: &str) -> StoreResult<Option<Payment>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE pg_provider = $1 AND pg_tid = $2"
+        ))
+        .bind(provider.code())
+        .bind(pg_tid)
+        .fetch_optional(&self.reader)
+        .await?;
+        Ok(hydrate(&self.reader, row.into_iter().collect()).await?.pop())
+    }
+
+    async fn payments_by_uids(
+        &self,
+        merchant_id: i64,
+        imp_uids: &[String],
+        merchant_uids: &[String],
+    ) -> StoreResult<Vec<Payment>> {
+        if imp_uids.is_empty() && merchant_uids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query =
+            QueryBuilder::<Postgres>::new(format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE merchant_id = "));
+        query.push_bind(merchant_id).push(" AND (imp_uid IN (");
+        let mut separated = query.separated(", ");
+        separated.push_bind("");
+        for imp_uid in imp_uids {
+            separated.push_bind(imp_uid.as_str());
+        }
+        query.push(") OR merchant_uid IN (");
+        let mut separated = query.separated(", ");
+        separated.push_bind("");
+        for merchant_uid in merchant_uids {
+            separated.push_bind(merchant_uid.as_str());
+        }
+        query.push(")) ORDER BY started_at DESC, imp_uid DESC");
+        let rows = query.build().fetch_all(&self.reader).await?;
+        hydrate(&self.reader, rows).await
+    }
+
+    async fn merchant_uid_is_paid(&self, merchant_id: i64, merchant_uid: &str) -> StoreResult<bool> {
+        Ok(sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM payments WHERE merchant_id = $1 AND merchant_uid = $2 AND status = 'paid'",
+        )
+        .bind(merchant_id)
+        .bind(merchant_uid)
+        .fetch_one(&self.reader)
+        .await?
+            > 0)
+    }
+
+    async fn list_payments(&self, merchant_id: i64, filter: &PaymentFilter) -> StoreResult<(u64, Vec<Payment>)> {
+        fn push_conditions(query: &mut QueryBuilder<'_, Postgres>, merchant_id: i64, filter: &PaymentFilter) {
+            query.push(" WHERE merchant_id = ").push_bind(merchant_id);
+            if let Some(merchant_uid) = &filter.merchant_uid {
+                query.push(" AND merchant_uid = ").push_bind(merchant_uid.clone());
+            }
+            if !filter.statuses.is_empty() {
+                query.push(" AND status IN (");
+                let mut separated = query.separated(", ");
+                for status in &filter.statuses {
+                    separated.push_bind(status.as_str());
+                }
+                query.push(")");
+            }
+            if let Some((axis, from, to)) = filter.window {
+                let column = axis_column(axis);
+                query.push(format!(" AND {column} >= ")).push_bind(from);
+                query.push(format!(" AND {column} <= ")).push_bind(to);
+            }
+        }
+        let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM payments");
+        push_conditions(&mut count, merchant_id, filter);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.reader).await?;
+
+        let mut page = QueryBuilder::<Postgres>::new(format!("SELECT {PAYMENT_COLUMNS} FROM payments"));
+        push_conditions(&mut page, merchant_id, filter);
+        page.push(order_clause(filter.sorting));
+        page.push(" LIMIT ").push_bind(i64::from(filter.limit));
+        page.push(" OFFSET ").push_bind(filter.offset as i64);
+        let rows = page.build().fetch_all(&self.reader).await?;
+        Ok((total as u64, hydrate(&self.reader, rows).await?))
+    }
+
+    async fn transition(
+        &self,
+        imp_uid: &ImpUid,
+        now: UnixSeconds,
+        audit: &str,
+        decide: Decide,
+    ) -> StoreResult<TransitionOutcome> {
+        let mut tx = self.writer.begin().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE imp_uid = $1 FOR UPDATE"
+        ))
+        .bind(imp_uid.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(payment) = hydrate(&mut *tx, row.into_iter().collect()).await?.pop() else {
+            return Ok(TransitionOutcome::NotFound);
+        };
+        match decide(&payment) {
+            Decision::Apply(transition) => {
+                write_transition(&mut tx, &transition).await?;
+                let detail = format!(
+                    "{} -> {}: {audit}",
+                    transition.from.as_str(),
+                    transition.payment.status.as_str()
+                );
+                insert_event(&mut tx, imp_uid, now, "transition", &detail).await?;
+                tx.commit().await?;
+                Ok(TransitionOutcome::Applied(transition.payment))
+            }
+            unchanged @ Decision::AlreadyRecorded => {
+                tx.rollback().await?;
+                Ok(TransitionOutcome::Unchanged(payment, unchanged))
+            }
+            Decision::Anomaly(anomaly) => {
+                insert_event(&mut tx, imp_uid, now, "anomaly", &format!("{anomaly:?}: {audit}")).await?;
+                tx.commit().await?;
+                Ok(TransitionOutcome::Unchanged(payment, Decision::Anomaly(anomaly)))
+            }
+        }
+    }
+
+    async fn due_for_reconcile(&self, now: UnixSeconds, limit: u32) -> StoreResult<Vec<Payment>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE reconcile_at IS NOT NULL AND reconcile_at <= $1 \
+             AND status IN ('ready', 'revoke_in_doubt') ORDER BY reconcile_at LIMIT $2"
+        ))
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.writer)
+        .await?;
+        hydrate(&self.writer, rows).await
+    }
+
+    async fn reschedule(&self, imp_uid: &ImpUid, reconcile_at: Option<UnixSeconds>, step: u32) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE payments SET reconcile_at = $1, reconcile_step = $2 \
+             WHERE imp_uid = $3 AND status IN ('ready', 'revoke_in_doubt')",
+        )
+        .bind(reconcile_at)
+        .bind(i64::from(step))
+        .bind(imp_uid.as_str())
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn expand_outbox(&self, now: UnixSeconds, limit: u32) -> StoreResult<usize> {
+        let mut tx = self.writer.begin().await?;
+        let events = sqlx::query(
+            "SELECT o.id, o.merchant_id, o.imp_uid, p.notice_urls, m.webhook_url FROM outbox o \
+             JOIN payments p ON p.imp_uid = o.imp_uid JOIN merchants m ON m.id = o.merchant_id \
+             WHERE o.expanded = FALSE ORDER BY o.id LIMIT $1 FOR UPDATE OF o SKIP LOCKED",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        for event in &events {
+            let event_id: i64 = event.try_get("id")?;
+            let notice_urls: Vec<String> = serde_json::from_str(event.try_get("notice_urls")?).map_err(corrupt)?;
+            let default_url: Option<String> = event.try_get("webhook_url")?;
+            let urls = if notice_urls.is_empty() {
+                default_url.into_iter().collect()
+            } else {
+                notice_urls
+            };
+            for url in urls {
+                sqlx::query(
+                    "INSERT INTO webhook_deliveries (outbox_id, merchant_id, imp_uid, url, state, next_attempt_at, \
+                     created_at) VALUES ($1, $2, $3, $4, 'pending', $5, $6)",
+                )
+                .bind(event_id)
+                .bind(event.try_get::<i64, _>("merchant_id")?)
+                .bind(event.try_get::<String, _>("imp_uid")?)
+                .bind(url)
+                .bind(now)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("UPDATE outbox SET expanded = TRUE WHERE id = $1")
+                .bind(event_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(events.len())
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: UnixSeconds,
+        lease_until: UnixSeconds,
+        limit: u32,
+    ) -> StoreResult<Vec<DeliveryJob>> {
+        let mut tx = self.writer.begin().await?;
+        let rows = sqlx::query(
+            "SELECT d.id, d.outbox_id, d.url, d.attempts, o.imp_uid, o.merchant_uid, o.status, o.cancellation_id, \
+             m.webhook_format, m.webhook_secret FROM webhook_deliveries d JOIN outbox o ON o.id = d.outbox_id \
+             JOIN merchants m ON m.id = d.merchant_id \
+             WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND (d.leased_until IS NULL OR d.leased_until <= $2) \
+             ORDER BY d.next_attempt_at, d.id LIMIT $3 FOR UPDATE OF d SKIP LOCKED",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let delivery_id: i64 = row.try_get("id")?;
+            // The lease: nobody else picks it up until then; a crash frees it by then.
+            sqlx::query("UPDATE webhook_deliveries SET leased_until = $1 WHERE id = $2")
+                .bind(lease_until)
+                .bind(delivery_id)
+                .execute(&mut *tx)
+                .await?;
+            let format: String = row.try_get("webhook_format")?;
+            jobs.push(DeliveryJob {
+                delivery_id,
+                event_id: row.try_get("outbox_id")?,
+                url: row.try_get("url")?,
+                attempts: row.try_get::<i64, _>("attempts")? as u32,
+                imp_uid: row.try_get("imp_uid")?,
+                merchant_uid: row.try_get("merchant_uid")?,
+                status: row.try_get("status")?,
+                cancellation_id: row.try_get("cancellation_id")?,
+                format: WebhookFormat::parse(&format).ok_or_else(|| corrupt(format!("webhook_format {format}")))?,
+                secret: row.try_get("webhook_secret")?,
+            });
+        }
+        tx.commit().await?;
+        Ok(jobs)
+    }
+
+    async fn record_attempt(
+        &self,
+        delivery_id: i64,
+        attempt: &DeliveryAttempt,
+        state: DeliveryState,
+    ) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO webhook_attempts (delivery_id, at, http_status, latency_ms, error) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(delivery_id)
+        .bind(attempt.at)
+        .bind(attempt.http_status.map(i64::from))
+        .bind(attempt.latency_ms)
+        .bind(attempt.error.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        let (state_name, next_attempt_at, delivered_at) = match state {
+            DeliveryState::Delivered => ("delivered", None, Some(attempt.at)),
+            DeliveryState::RetryAt(at) => ("pending", Some(at), None),
+            DeliveryState::Failed => ("failed", None, None),
+        };
+        sqlx::query(
+            "UPDATE webhook_deliveries SET attempts = attempts + 1, state = $1, next_attempt_at = $2, delivered_at = $3, \
+             leased_until = NULL WHERE id = $4",
+        )
+        .bind(state_name)
+        .bind(next_attempt_at)
+        .bind(delivered_at)
+        .bind(delivery_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn deliveries(&self, merchant_id: i64, imp_uid: &str) -> StoreResult<Vec<DeliveryRecord>> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.outbox_id, d.imp_uid, o.status, o.cancellation_id, d.url, d.state, d.next_attempt_at, \
+             d.created_at, d.delivered_at FROM webhook_deliveries d JOIN outbox o ON o.id = d.outbox_id \
+             WHERE d.merchant_id = $1 AND d.imp_uid = $2 ORDER BY d.id",
+        )
+        .bind(merchant_id)
+        .bind(imp_uid)
+        .fetch_all(&self.reader)
+        .await?;
+        let mut records = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = row.try_get("id")?;
+            let attempts = sqlx::query(
+                "SELECT at, http_status, latency_ms, error FROM webhook_attempts WHERE delivery_id = $1 ORDER BY id",
+            )
+            .bind(id)
+            .fetch_all(&self.reader)
+            .await?
+            .iter()
+            .map(|attempt| {
+                Ok(DeliveryAttempt {
+                    at: attempt.try_get("at")?,
+                    http_status: attempt
+                        .try_get::<Option<i64>, _>("http_status")?
+                        .map(|status| status as u16),
+                    latency_ms: attempt.try_get("latency_ms")?,
+                    error: attempt.try_get("error")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+            records.push(DeliveryRecord {
+                id,
+                event_id: row.try_get("outbox_id")?,
+                imp_uid: row.try_get("imp_uid")?,
+                status: row.try_get("status")?,
+                cancellation_id: row.try_get("cancellation_id")?,
+                url: row.try_get("url")?,
+                state: row.try_get("state")?,
+                next_attempt_at: row.try_get("next_attempt_at")?,
+                created_at: row.try_get("created_at")?,
+                delivered_at: row.try_get("delivered_at")?,
+                attempts,
+            });
+        }
+        Ok(records)
+    }
+
+    async fn resend_delivery(&self, merchant_id: i64, delivery_id: i64, now: UnixSeconds) -> StoreResult<bool> {
+        let updated = sqlx::query(
+            "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = $1 WHERE id = $2 AND merchant_id = $3",
+        )
+        .bind(now)
+        .bind(delivery_id)
+        .bind(merchant_id)
+        .execute(&self.writer)
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    async fn claim_idempotency_key(
+        &self,
+        merchant_id: i64,
+        key: &str,
+        request_hash: &str,
+        now: UnixSeconds,
+    ) -> StoreResult<IdempotencyClaim> {
+        let mut tx = self.writer.begin().await?;
+        let existing = sqlx::query(
+            "SELECT request_hash, status_code, body, created_at FROM idempotency_keys WHERE merchant_id = $1 AND key = $2 FOR UPDATE",
+        )
+        .bind(merchant_id)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let claim = match existing {
+            None => {
+                sqlx::query(
+                    "INSERT INTO idempotency_keys (merchant_id, key, request_hash, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(merchant_id)
+                .bind(key)
+                .bind(request_hash)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                IdempotencyClaim::Claimed
+            }
+            Some(row) => match row.try_get::<Option<i64>, _>("status_code")? {
+                // A first request that never finished (its process died) is abandoned.
+                None if row.try_get::<i64, _>("created_at")? < now - ABANDONED_AFTER_SECONDS => {
+                    sqlx::query(
+                        "UPDATE idempotency_keys SET request_hash = $1, created_at = $2 WHERE merchant_id = $3 AND key = $4",
+                    )
+                    .bind(request_hash)
+                    .bind(now)
+                    .bind(merchant_id)
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?;
+                    IdempotencyClaim::Claimed
+                }
+                None => IdempotencyClaim::InFlight,
+                Some(status) => IdempotencyClaim::Done {
+                    request_hash: row.try_get("request_hash")?,
+                    status: status as u16,
+                    body: row.try_get::<Option<Vec<u8>>, _>("body")?.unwrap_or_default(),
+                },
+            },
+        };
+        tx.commit().await?;
+        Ok(claim)
+    }
+
+    async fn finish_idempotency_key(
+        &self,
+        merchant_id: i64,
+        key: &str,
+        answer: Option<(u16, &[u8])>,
+    ) -> StoreResult<()> {
+        match answer {
+            Some((status, body)) => {
+                sqlx::query(
+                    "UPDATE idempotency_keys SET status_code = $1, body = $2 WHERE merchant_id = $3 AND key = $4",
+                )
+                .bind(i64::from(status))
+                .bind(body)
+                .bind(merchant_id)
+                .bind(key)
+                .execute(&self.writer)
+                .await?
+            }
+            None => {
+                sqlx::query("DELETE FROM idempotency_keys WHERE merchant_id = $1 AND key = $2 AND status_code IS NULL")
+                    .bind(merchant_id)
+                    .bind(key)
+                    .execute(&self.writer)
+                    .await?
+            }
+        };
+        Ok(())
+    }
+
+    async fn record_event(&self, imp_uid: &ImpUid, at: UnixSeconds, kind: &str, detail: &str) -> StoreResult<()> {
+        let mut connection = self.writer.acquire().await?;
+        insert_event(&mut connection, imp_uid, at, kind, detail).await
+    }
+
+    async fn outbox_events(&self, imp_uid: &ImpUid) -> StoreResult<Vec<(String, Option<String>)>> {
+        Ok(
+            sqlx::query_as("SELECT status, cancellation_id FROM outbox WHERE imp_uid = $1 ORDER BY id")
+                .bind(imp_uid.as_str())
+                .fetch_all(&self.writer)
+                .await?,
+        )
+    }
+}
