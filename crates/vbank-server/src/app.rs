@@ -23,6 +23,9 @@ pub struct Settings {
     pub webhook_retry_schedule: Vec<Duration>,
     /// The limit of every PG call.
     pub pg_timeout: Duration,
+    /// How long a node holds a claimed job (a webhook delivery, a reconcile check)
+    /// before another node may take it over.
+    pub job_lease: Duration,
 }
 
 impl Settings {
@@ -38,7 +41,7 @@ pub struct AppState {
     pub tokens: TokenService,
     pub settings: Settings,
     /// Wakes the webhook dispatcher when an event was committed.
-    pub webhook_wakeup: tokio::sync::Notify,
+    pub webhook_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {

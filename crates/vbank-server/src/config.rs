@@ -80,6 +80,10 @@ pub struct ServeArgs {
     /// Delays between webhook delivery attempts, comma-separated (i'mport's schedule by default).
     #[arg(long, env = "VBANK_WEBHOOK_RETRY_SCHEDULE", value_parser = duration_list)]
     pub webhook_retry_schedule: Option<DurationList>,
+    /// How long a node holds a claimed background job (webhook delivery, reconcile check)
+    /// before another node may take it over; longer than a webhook attempt (30 s).
+    #[arg(long, env = "VBANK_JOB_LEASE", default_value = "2m", value_parser = duration)]
+    pub job_lease: Duration,
     /// This server's address as PGs see it (INICIS signs it into every request).
     #[arg(long, env = "VBANK_CLIENT_IP", default_value = "127.0.0.1")]
     pub client_ip: String,

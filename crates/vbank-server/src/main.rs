@@ -52,6 +52,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .webhook_retry_schedule
             .map(|schedule| schedule.0)
             .unwrap_or_else(server::default_webhook_retry_schedule),
+        job_lease: args.job_lease,
     };
     let running = server::start(config).await?;
     let url = running.url();
@@ -86,8 +87,9 @@ async fn sandbox(args: SandboxArgs) -> anyhow::Result<()> {
             args.addr
         )
     })?;
-    println!("vbank sandbox listening on http://{}", listener.local_addr()?);
     println!("deposit notifications go to {}/notifications/{{pg}}", args.notify_url);
+    // Last, so that scripts can wait for this line.
+    println!("vbank sandbox listening on http://{}", listener.local_addr()?);
     axum::serve(listener, sandbox.router())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

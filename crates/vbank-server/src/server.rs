@@ -42,6 +42,7 @@ pub struct ServeConfig {
     pub client_ip: String,
     pub reconcile_interval: Duration,
     pub webhook_retry_schedule: Vec<Duration>,
+    pub job_lease: Duration,
 }
 
 /// i'mport's retry schedule for webhooks (api.md A7): about a day in all.
@@ -66,6 +67,7 @@ impl ServeConfig {
             client_ip: "127.0.0.1".into(),
             reconcile_interval: Duration::from_secs(60),
             webhook_retry_schedule: default_webhook_retry_schedule(),
+            job_lease: Duration::from_secs(120),
         }
     }
 }
@@ -186,9 +188,11 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
             reconcile_interval: config.reconcile_interval,
             webhook_retry_schedule: config.webhook_retry_schedule.clone(),
             pg_timeout: config.pg_timeout,
+            job_lease: config.job_lease,
         },
-        webhook_wakeup: tokio::sync::Notify::new(),
+        webhook_wakeup: Arc::new(tokio::sync::Notify::new()),
     });
+    state.store.listen_outbox(state.webhook_wakeup.clone()).await?;
     let (stop_jobs, stop_receiver) = watch::channel(false);
     let jobs = vec![
         tokio::spawn(crate::jobs::reconciler::run(state.clone(), stop_receiver.clone())),

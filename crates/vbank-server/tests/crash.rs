@@ -5,72 +5,22 @@ mod common;
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::process::Stdio;
-use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
-struct Process {
-    child: Child,
-    url: String,
-    credentials: Option<(String, String)>,
+/// A fresh database: a SQLite file, or with VBANK_TEST_DATABASE=postgres a PostgreSQL one.
+async fn database_url(dir: &tempfile::TempDir) -> String {
+    match std::env::var("VBANK_TEST_DATABASE").as_deref() {
+        Ok("postgres") => common::fresh_postgres_database().await,
+        _ => format!("sqlite://{}", dir.path().join("vbank.db").display()),
+    }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts the real `vbank serve` binary and waits until it listens.
-async fn serve(database_url: &str) -> Process {
+async fn serve(database_url: &str) -> common::VbankProcess {
     serve_with(database_url, &[]).await
 }
 
-async fn serve_with(database_url: &str, extra: &[&str]) -> Process {
-    let port = free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vbank"))
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--database-url",
-            database_url,
-        ])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("vbank starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut imp_key, mut credentials, mut listening) = (None, None, false);
-    let read = async {
-        // The demo merchant's lines come first; "vbank listening on" is the last line.
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(key) = line.trim().strip_prefix("imp_key:") {
-                imp_key = Some(key.trim().to_owned());
-            }
-            if let Some(secret) = line.trim().strip_prefix("imp_secret:") {
-                credentials = Some((imp_key.clone().unwrap(), secret.trim().to_owned()));
-            }
-            if line.starts_with("vbank listening on") {
-                listening = true;
-                break;
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(60), read)
-        .await
-        .expect("vbank prints its address");
-    assert!(listening, "vbank did not say it listens");
-    Process {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-        credentials,
-    }
+async fn serve_with(database_url: &str, extra: &[&str]) -> common::VbankProcess {
+    common::spawn_serve(common::free_port(), database_url, extra).await
 }
 
 async fn call(http: &reqwest::Client, request: reqwest::RequestBuilder) -> Value {
@@ -81,7 +31,7 @@ async fn call(http: &reqwest::Client, request: reqwest::RequestBuilder) -> Value
 #[tokio::test]
 async fn an_acknowledged_revoke_survives_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let database_url = format!("sqlite://{}", dir.path().join("vbank.db").display());
+    let database_url = database_url(&dir).await;
     let http = reqwest::Client::new();
 
     let mut first = serve(&database_url).await;
@@ -159,10 +109,10 @@ async fn an_acknowledged_revoke_survives_sigkill() {
 #[tokio::test]
 async fn a_webhook_pending_when_the_server_is_killed_is_sent_after_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let database_url = format!("sqlite://{}", dir.path().join("vbank.db").display());
+    let database_url = database_url(&dir).await;
     let http = reqwest::Client::new();
     // The merchant's endpoint is down for now: nothing listens on this port yet.
-    let hook_port = free_port();
+    let hook_port = common::free_port();
     let hook_url = format!("http://127.0.0.1:{hook_port}/hook");
     let added = Command::new(env!("CARGO_BIN_EXE_vbank"))
         .args([

@@ -154,8 +154,14 @@ pub trait Store: Send + Sync + 'static {
         decide: Decide,
     ) -> StoreResult<TransitionOutcome>;
 
-    /// Payments awaiting a deposit whose reconcile time has come, earliest first.
-    async fn due_for_reconcile(&self, now: UnixSeconds, limit: u32) -> StoreResult<Vec<Payment>>;
+    /// Claims payments awaiting a deposit whose reconcile time has come, earliest first,
+    /// leasing them until `lease_until` (their reconcile time moves there).
+    async fn claim_for_reconcile(
+        &self,
+        now: UnixSeconds,
+        lease_until: UnixSeconds,
+        limit: u32,
+    ) -> StoreResult<Vec<Payment>>;
     /// Sets when the reconciler next asks the PG, if the payment still awaits its deposit.
     async fn reschedule(&self, imp_uid: &ImpUid, reconcile_at: Option<UnixSeconds>, step: u32) -> StoreResult<()>;
 
@@ -195,6 +201,14 @@ pub trait Store: Send + Sync + 'static {
         key: &str,
         answer: Option<(u16, &[u8])>,
     ) -> StoreResult<()>;
+
+    /// Wakes `wake` whenever any node commits an outbox event or queues a resend, so
+    /// that idle webhook workers start at once (PostgreSQL `LISTEN/NOTIFY`). With one
+    /// process (SQLite) the server's own wake-up suffices and this does nothing.
+    async fn listen_outbox(&self, wake: std::sync::Arc<tokio::sync::Notify>) -> StoreResult<()> {
+        let _ = wake;
+        Ok(())
+    }
 
     /// Appends a line to a payment's history (PG calls, refused notifications, anomalies).
     async fn record_event(&self, imp_uid: &ImpUid, at: UnixSeconds, kind: &str, detail: &str) -> StoreResult<()>;

@@ -214,6 +214,18 @@ fn order_clause(sorting: Sorting) -> String {
     )
 }
 
+/// The channel webhook workers of every node listen on.
+const OUTBOX_CHANNEL: &str = "vbank_outbox";
+
+/// Tells every node's webhook workers that there is work; delivered at commit.
+async fn notify_outbox(connection: &mut PgConnection) -> StoreResult<()> {
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(OUTBOX_CHANNEL)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
 async fn insert_outbox(
     connection: &mut PgConnection,
     payment: &Payment,
@@ -231,9 +243,9 @@ async fn insert_outbox(
     .bind(status)
     .bind(cancellation_id)
     .bind(at)
-    .execute(connection)
+    .execute(&mut *connection)
     .await?;
-    Ok(())
+    notify_outbox(connection).await
 }
 
 async fn insert_event(
@@ -679,16 +691,32 @@ impl Store for PostgresStore {
         }
     }
 
-    async fn due_for_reconcile(&self, now: UnixSeconds, limit: u32) -> StoreResult<Vec<Payment>> {
+    async fn claim_for_reconcile(
+        &self,
+        now: UnixSeconds,
+        lease_until: UnixSeconds,
+        limit: u32,
+    ) -> StoreResult<Vec<Payment>> {
+        let mut tx = self.writer.begin().await?;
         let rows = sqlx::query(&format!(
             "SELECT {PAYMENT_COLUMNS} FROM payments WHERE reconcile_at IS NOT NULL AND reconcile_at <= $1 \
-             AND status IN ('ready', 'revoke_in_doubt') ORDER BY reconcile_at LIMIT $2"
+             AND status IN ('ready', 'revoke_in_doubt') ORDER BY reconcile_at LIMIT $2 FOR UPDATE SKIP LOCKED"
         ))
         .bind(now)
         .bind(i64::from(limit))
-        .fetch_all(&self.writer)
+        .fetch_all(&mut *tx)
         .await?;
-        hydrate(&self.writer, rows).await
+        let payments = hydrate(&mut *tx, rows).await?;
+        for payment in &payments {
+            // The lease: no other worker takes it until then; a worker that died frees it then.
+            sqlx::query("UPDATE payments SET reconcile_at = $1 WHERE imp_uid = $2")
+                .bind(lease_until)
+                .bind(payment.imp_uid.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(payments)
     }
 
     async fn reschedule(&self, imp_uid: &ImpUid, reconcile_at: Option<UnixSeconds>, step: u32) -> StoreResult<()> {
@@ -885,6 +913,9 @@ impl Store for PostgresStore {
         .bind(merchant_id)
         .execute(&self.writer)
         .await?;
+        if updated.rows_affected() == 1 {
+            notify_outbox(&mut *self.writer.acquire().await?).await?;
+        }
         Ok(updated.rows_affected() == 1)
     }
 
@@ -968,6 +999,24 @@ impl Store for PostgresStore {
                     .await?
             }
         };
+        Ok(())
+    }
+
+    async fn listen_outbox(&self, wake: std::sync::Arc<tokio::sync::Notify>) -> StoreResult<()> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.writer).await?;
+        listener.listen(OUTBOX_CHANNEL).await?;
+        tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(_) => wake.notify_one(),
+                    Err(error) => {
+                        // Polling covers the gap; PgListener reconnects on the next recv.
+                        tracing::warn!(%error, "LISTEN vbank_outbox interrupted; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
         Ok(())
     }
 

@@ -690,16 +690,32 @@ impl Store for SqliteStore {
         }
     }
 
-    async fn due_for_reconcile(&self, now: UnixSeconds, limit: u32) -> StoreResult<Vec<Payment>> {
+    async fn claim_for_reconcile(
+        &self,
+        now: UnixSeconds,
+        lease_until: UnixSeconds,
+        limit: u32,
+    ) -> StoreResult<Vec<Payment>> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
         let rows = sqlx::query(&format!(
             "SELECT {PAYMENT_COLUMNS} FROM payments WHERE reconcile_at IS NOT NULL AND reconcile_at <= ? \
              AND status IN ('ready', 'revoke_in_doubt') ORDER BY reconcile_at LIMIT ?"
         ))
         .bind(now)
         .bind(i64::from(limit))
-        .fetch_all(&self.writer)
+        .fetch_all(&mut *tx)
         .await?;
-        hydrate(&self.writer, rows).await
+        let payments = hydrate(&mut *tx, rows).await?;
+        for payment in &payments {
+            // The lease: no other worker takes it until then; a worker that died frees it then.
+            sqlx::query("UPDATE payments SET reconcile_at = ? WHERE imp_uid = ?")
+                .bind(lease_until)
+                .bind(payment.imp_uid.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(payments)
     }
 
     async fn reschedule(&self, imp_uid: &ImpUid, reconcile_at: Option<UnixSeconds>, step: u32) -> StoreResult<()> {

@@ -31,7 +31,8 @@ pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
 /// One pass over the payments whose check is due. Returns how many were checked.
 pub async fn pass(state: &AppState) -> ApiResult<usize> {
     let now = state.clock.now();
-    let due = state.store.due_for_reconcile(now, BATCH).await?;
+    let lease_until = now + state.settings.job_lease.as_secs() as i64;
+    let due = state.store.claim_for_reconcile(now, lease_until, BATCH).await?;
     for payment in &due {
         if let Err(error) = reconcile(state, payment).await {
             tracing::warn!(imp_uid = %payment.imp_uid, ?error, "could not reconcile; will retry");

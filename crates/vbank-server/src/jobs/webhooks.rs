@@ -16,8 +16,6 @@ use vbank_core::WebhookFormat;
 use vbank_store::{DeliveryAttempt, DeliveryJob, DeliveryState};
 
 const BATCH: u32 = 32;
-/// How long a claimed delivery stays ours before another worker may take it.
-const LEASE_SECONDS: i64 = 120;
 
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -52,7 +50,8 @@ pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
 pub async fn pass(state: &AppState, http: &reqwest::Client) -> ApiResult<usize> {
     let now = state.clock.now();
     state.store.expand_outbox(now, 256).await?;
-    let jobs = state.store.claim_deliveries(now, now + LEASE_SECONDS, BATCH).await?;
+    let lease_until = now + state.settings.job_lease.as_secs() as i64;
+    let jobs = state.store.claim_deliveries(now, lease_until, BATCH).await?;
     let mut attempts = tokio::task::JoinSet::new();
     for job in jobs.iter().cloned() {
         let http = http.clone();

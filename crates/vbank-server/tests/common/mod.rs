@@ -69,7 +69,7 @@ pub fn postgres_admin_url() -> String {
 }
 
 /// A new, empty database for one test.
-async fn fresh_postgres_database() -> String {
+pub async fn fresh_postgres_database() -> String {
     use sqlx::Connection;
     let admin_url = postgres_admin_url();
     let mut admin = sqlx::PgConnection::connect(&admin_url)
@@ -88,7 +88,7 @@ async fn fresh_postgres_database() -> String {
 }
 
 /// Drops a test's PostgreSQL database (on a thread of its own: `Drop` cannot await).
-fn drop_postgres_database(database_url: &str) {
+pub fn drop_postgres_database(database_url: &str) {
     let Some((_, name)) = database_url.rsplit_once('/') else {
         return;
     };
@@ -345,6 +345,40 @@ impl WebhookReceiver {
         Self::serve(listener, fail_first)
     }
 
+    /// Answers 200 to every request, but holds the first one for `hold` first.
+    pub async fn start_hanging_first(hold: Duration) -> WebhookReceiver {
+        use axum::http::{HeaderMap, StatusCode};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::<ReceivedWebhook>::new()));
+        let log = received.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: String| {
+                let log = log.clone();
+                async move {
+                    let first = {
+                        let mut log = log.lock().unwrap();
+                        log.push(ReceivedWebhook {
+                            headers,
+                            body,
+                            answered: 200,
+                        });
+                        log.len() == 1
+                    };
+                    if first {
+                        tokio::time::sleep(hold).await;
+                    }
+                    StatusCode::OK
+                }
+            }),
+        );
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        WebhookReceiver { url, received }
+    }
+
     /// Listens on a given port (to come up after vbank has already tried it).
     pub async fn start_on(port: u16, fail_first: usize) -> WebhookReceiver {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
@@ -446,4 +480,67 @@ impl TestApp {
         let payment = store.payment_for_pg(&imp_uid).await.unwrap().unwrap();
         payment.status.as_str().to_owned()
     }
+}
+
+/// A `vbank` process (the real binary).
+pub struct VbankProcess {
+    pub child: tokio::process::Child,
+    pub url: String,
+    /// The demo merchant's credentials, when this start created one.
+    pub credentials: Option<(String, String)>,
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `vbank <args>` and waits for the line starting with `ready_line`, reading the
+/// demo merchant's credentials on the way.
+pub async fn spawn_vbank(args: &[&str], ready_line: &str) -> VbankProcess {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_vbank"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("vbank starts");
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut imp_key, mut credentials, mut url) = (None, None, None);
+    let read = async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(key) = line.trim().strip_prefix("imp_key:") {
+                imp_key = Some(key.trim().to_owned());
+            }
+            if let Some(secret) = line.trim().strip_prefix("imp_secret:") {
+                credentials = Some((imp_key.clone().unwrap(), secret.trim().to_owned()));
+            }
+            if line.starts_with(ready_line) {
+                url = line.rsplit(' ').next().map(str::to_owned);
+                break;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), read)
+        .await
+        .expect("vbank prints its address");
+    // Keep reading: a closed pipe would kill the process at its next line of output.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    VbankProcess {
+        child,
+        url: url.expect("vbank said where it listens"),
+        credentials,
+    }
+}
+
+/// `vbank serve` on `port` with this database and extra flags.
+pub async fn spawn_serve(port: u16, database_url: &str, extra: &[&str]) -> VbankProcess {
+    let addr = format!("127.0.0.1:{port}");
+    let mut args = vec!["serve", "--addr", addr.as_str(), "--database-url", database_url];
+    args.extend_from_slice(extra);
+    spawn_vbank(&args, "vbank listening on").await
 }
