@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The test suite: the whole workspace on the embedded default (SQLite), then the
+# server's integration suite again on PostgreSQL (each test gets its own database).
+# Without a PostgreSQL server the second pass is skipped, and this says so; with
+# VBANK_REQUIRE_POSTGRES=1 (as in CI) that is a failure instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== tests on SQLite"
+cargo test --workspace
+
+pg_url=${VBANK_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
+hostport=${pg_url#*@}
+hostport=${hostport%%/*}
+host=${hostport%%:*}
+port=${hostport##*:}
+[ "$port" = "$hostport" ] && port=5432
+if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
+  echo "== tests on PostgreSQL ($host:$port)"
+  VBANK_TEST_DATABASE=postgres VBANK_TEST_POSTGRES_URL="$pg_url" cargo test -p vbank-server
+elif [ "${VBANK_REQUIRE_POSTGRES:-0}" = 1 ]; then
+  echo "PostgreSQL is required (VBANK_REQUIRE_POSTGRES=1) but nothing listens at $host:$port."
+  echo "Start it (pg_ctlcluster --skip-systemctl-redirect \$(ls /etc/postgresql) main start) or set VBANK_TEST_POSTGRES_URL."
+  exit 1
+else
+  echo "== PostgreSQL suite SKIPPED: nothing listens at $host:$port."
+  echo "   Start PostgreSQL (trust auth, database 'test') or set VBANK_TEST_POSTGRES_URL to run it."
+fi
