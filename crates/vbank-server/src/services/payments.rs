@@ -41,3 +41,23 @@ pub fn fact_of(pg_state: PgState, cancel_reason: &str) -> PgFact {
         },
     }
 }
+
+/// A credential the channel's PG needs that neither the request nor the channel has.
+/// Nothing was sent to the PG.
+pub fn missing_credential(provider: vbank_core::PgProvider, credential: &'static str) -> crate::edge::ApiError {
+    let hint_ko = if credential == "pg_api_key" {
+        "쿼리 파라미터 pg_api_key 또는 "
+    } else {
+        ""
+    };
+    let hint_en = if credential == "pg_api_key" {
+        "the pg_api_key query parameter or "
+    } else {
+        ""
+    };
+    crate::edge::ApiError::bad_input(
+        credential,
+        format!("{provider} 호출에 필요합니다. {hint_ko}채널 설정에 지정하세요."),
+        format!("is required to call {provider}: give it in {hint_en}the channel's configuration."),
+    )
+}

@@ -6,7 +6,7 @@ use crate::app::AppState;
 use crate::edge::envelope::Text;
 use crate::edge::{ApiError, ApiResult};
 use crate::services::lookups;
-use crate::services::payments::apply_fact;
+use crate::services::payments::{apply_fact, missing_credential};
 use vbank_core::lifecycle::{check_refundable, PgFact, RefundRefusal};
 use vbank_core::{ImpUid, Payment, WireStatus, Won};
 use vbank_pg::{PgError, RefundAccount, RefundRequest, Target};
@@ -129,11 +129,7 @@ pub async fn refund(state: &AppState, merchant_id: i64, input: RefundInput) -> A
         api_key: input.pg_api_key.as_deref(),
     };
     if let Some(credential) = connector.missing_credential(&target) {
-        return Err(ApiError::bad_input(
-            credential,
-            "KG이니시스 환불에는 pg_api_key 가 필요합니다.",
-            "is required to refund through KG INICIS (the INIAPI key), in the query string or the channel's configuration.",
-        ));
+        return Err(missing_credential(channel.provider, credential));
     }
     let cancellable = payment.amount.get() - payment.cancel_amount.get();
     let reason = input.reason.clone().unwrap_or_else(|| "환불".to_owned());

@@ -3,7 +3,7 @@
 use crate::app::AppState;
 use crate::edge::envelope::Text;
 use crate::edge::{ApiError, ApiResult};
-use crate::services::payments::{apply_fact, fact_of};
+use crate::services::payments::{apply_fact, fact_of, missing_credential};
 use vbank_core::lifecycle::{self, PgFact, RevokeRefusal, DEFAULT_REVOKE_REASON};
 use vbank_core::payment::{Buyer, VirtualAccount};
 use vbank_core::reconcile;
@@ -128,11 +128,7 @@ pub async fn issue(state: &AppState, merchant_id: i64, input: IssueInput) -> Api
         api_key: input.pg_api_key.as_deref(),
     };
     if let Some(credential) = connector.missing_credential(&target) {
-        return Err(ApiError::bad_input(
-            credential,
-            "KG이니시스 가상계좌 발급에는 pg_api_key 가 필요합니다.",
-            "is required for KG INICIS (the INIAPI key), in the query string or the channel's configuration.",
-        ));
+        return Err(missing_credential(channel.provider, credential));
     }
     let issued = match connector.issue(target, &request).await {
         Ok(issued) => issued,
@@ -250,11 +246,7 @@ pub async fn revoke(
         api_key: pg_api_key,
     };
     if let Some(credential) = connector.missing_credential(&target) {
-        return Err(ApiError::bad_input(
-            credential,
-            "KG이니시스 가상계좌 말소에는 pg_api_key 가 필요합니다.",
-            "is required to revoke a KG INICIS virtual account (the INIAPI key), in the query string or the channel's configuration.",
-        ));
+        return Err(missing_credential(channel.provider, credential));
     }
     let reason = reason
         .filter(|reason| !reason.is_empty())
