@@ -247,7 +247,7 @@ impl Connectors {
             kcp: Arc::new(kcp::Kcp::new(http.clone())),
             nice: Arc::new(nice::Nice::new(http.clone())),
             nice_v2: Arc::new(nice_v2::NiceV2::new(http.clone())),
-            kicc: Arc::new(kicc::Kicc::new(http.clone())),
+            kicc: Arc::new(kicc::Kicc::new(http.clone(), client_ip.clone())),
             settle: Arc::new(settle::Settle::new(http.clone())),
             smartro: Arc::new(smartro::Smartro::new(http)),
         }
