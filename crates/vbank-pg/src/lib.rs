@@ -150,6 +150,20 @@ pub struct Notice {
     /// A shared secret the PG repeats (Toss `secret`), checked against the payment's.
     pub secret: Option<String>,
     pub account_number: Option<String>,
+    /// What the PG signed, kept so that `authenticate` can check it with the channel's key.
+    pub signed: SignedContent,
+}
+
+/// The signed content of a notification.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum SignedContent {
+    /// The PG signs nothing here (or the connector checks something else, like Toss' secret).
+    #[default]
+    None,
+    /// Form fields, decoded.
+    Form(Vec<(String, String)>),
+    /// A JSON body as received.
+    Json(Vec<u8>),
 }
 
 /// How a notification names its payment.
@@ -214,7 +228,9 @@ pub trait Connector: Send + Sync {
     /// Reads `refund_bank` in this PG's own code system (api.md B6.3).
     fn refund_bank(&self, code: &str) -> Option<BankCode>;
     fn parse_notice(&self, content_type: Option<&str>, body: &[u8]) -> Result<Notice, NoticeError>;
-    fn authenticate(&self, notice: &Notice, pg_secret: Option<&str>) -> Authenticity;
+    /// How far the notice can be trusted: its signature checked with the channel's key,
+    /// or its secret with the one the PG gave for this payment (`pg_secret`).
+    fn authenticate(&self, notice: &Notice, channel: &Channel, pg_secret: Option<&str>) -> Authenticity;
     fn acknowledge(&self, accepted: bool) -> Acknowledgement;
     /// The real PG's base URL, for channels outside the sandbox.
     fn live_base_url(&self) -> &'static str;

@@ -70,7 +70,10 @@ fn inicis_noti_sample_1_6_parses_from_euc_kr() {
         }
     );
     // INICIS signs nothing: the notice must be confirmed with the PG.
-    assert_eq!(connector.authenticate(&notice, None), Authenticity::NeedsConfirmation);
+    assert_eq!(
+        connector.authenticate(&notice, &channel_with(Default::default()), None),
+        Authenticity::NeedsConfirmation
+    );
     assert_eq!(connector.acknowledge(true).body, "OK");
 }
 
@@ -128,14 +131,21 @@ fn toss_deposit_callback_sample_3_6_parses_and_authenticates_by_secret() {
         }
     );
     assert_eq!(
-        connector.authenticate(&notice, Some("ps_FAKEsecret0000000000000000")),
+        connector.authenticate(
+            &notice,
+            &channel_with(Default::default()),
+            Some("ps_FAKEsecret0000000000000000")
+        ),
         Authenticity::Verified
     );
     assert!(matches!(
-        connector.authenticate(&notice, Some("ps_other")),
+        connector.authenticate(&notice, &channel_with(Default::default()), Some("ps_other")),
         Authenticity::Forged(_)
     ));
-    assert!(matches!(connector.authenticate(&notice, None), Authenticity::Forged(_)));
+    assert!(matches!(
+        connector.authenticate(&notice, &channel_with(Default::default()), None),
+        Authenticity::Forged(_)
+    ));
     assert_eq!(connector.acknowledge(true).status, 200);
 }
 
@@ -149,4 +159,16 @@ fn inicis_refund_account_is_aes_128_cbc_under_the_iniapi_key_and_iv() {
         inicis_wire::decrypt_account(INIAPI_KEY, inicis_wire::TEST_IV, &encrypted).as_deref(),
         Some("110123456789")
     );
+}
+
+/// A channel with these secrets; `authenticate` checks signatures with them.
+fn channel_with(secrets: vbank_core::ChannelSecrets) -> vbank_core::Channel {
+    vbank_core::Channel {
+        id: 1,
+        merchant_id: 1,
+        provider: vbank_core::PgProvider::Html5Inicis,
+        mid: "test".into(),
+        sandbox: true,
+        secrets,
+    }
 }

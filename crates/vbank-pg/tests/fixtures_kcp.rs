@@ -129,7 +129,10 @@ fn the_common_return_sample_2_3_parses_in_utf8_and_euc_kr() {
         );
         assert_eq!(notice.secret, None);
         // KCP signs nothing: the notice must be confirmed with the PG.
-        assert_eq!(connector.authenticate(&notice, None), Authenticity::NeedsConfirmation);
+        assert_eq!(
+            connector.authenticate(&notice, &channel_with(Default::default()), None),
+            Authenticity::NeedsConfirmation
+        );
     }
     let pairs = form::parse(NOTICE_EUC_KR.as_bytes(), encoding_rs::EUC_KR);
     assert_eq!(form::field(&pairs, wire::noti::DEPOSITOR), Some("홍길동"));
@@ -196,4 +199,16 @@ fn kcp_bank_codes_are_bk_and_two_digits() {
     assert_eq!(connector.refund_bank("088"), None, "KCP refund banks are KCP codes");
     assert!(connector.offers_bank(kb));
     assert!(!connector.offers_bank(BankCode::from_kftc("035").unwrap()));
+}
+
+/// A channel with these secrets; `authenticate` checks signatures with them.
+fn channel_with(secrets: vbank_core::ChannelSecrets) -> vbank_core::Channel {
+    vbank_core::Channel {
+        id: 1,
+        merchant_id: 1,
+        provider: vbank_core::PgProvider::Html5Inicis,
+        mid: "test".into(),
+        sandbox: true,
+        secrets,
+    }
 }

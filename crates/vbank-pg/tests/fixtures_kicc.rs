@@ -80,7 +80,10 @@ fn the_json_notification_of_sample_6_3_parses() {
         }
     );
     assert_eq!(notice.account_number, None);
-    assert_eq!(connector.authenticate(&notice, None), Authenticity::NeedsConfirmation);
+    assert_eq!(
+        connector.authenticate(&notice, &channel_with(Default::default()), None),
+        Authenticity::NeedsConfirmation
+    );
 
     // With the account and deposit time vbank's simulator sends ([P] keys), amount as text.
     let full = r#"{"resCd":"0000","resMsg":"정상","mallId":"T5102001","notiType":"30","pgCno":"20250101120000000001","amount":"1000","accountNo":"51020000000001","depositDate":"20250102101500"}"#;
@@ -159,4 +162,16 @@ fn shop_transaction_ids_are_fresh() {
     assert_ne!(first, second);
     assert!(first.starts_with("VB20250101120000"), "{first}");
     assert!(first.len() <= 60);
+}
+
+/// A channel with these secrets; `authenticate` checks signatures with them.
+fn channel_with(secrets: vbank_core::ChannelSecrets) -> vbank_core::Channel {
+    vbank_core::Channel {
+        id: 1,
+        merchant_id: 1,
+        provider: vbank_core::PgProvider::Html5Inicis,
+        mid: "test".into(),
+        sandbox: true,
+        secrets,
+    }
 }

@@ -175,7 +175,10 @@ fn the_deposit_notice_sample_4_5_parses_from_euc_kr() {
         notice
     );
     // NICE signs nothing: a notice is confirmed with NICE before it counts.
-    assert_eq!(connector.authenticate(&notice, None), Authenticity::NeedsConfirmation);
+    assert_eq!(
+        connector.authenticate(&notice, &channel_with(Default::default()), None),
+        Authenticity::NeedsConfirmation
+    );
 }
 
 #[test]
@@ -249,4 +252,16 @@ fn nice_issues_at_its_listed_banks_only() {
     assert!(!connector.offers_bank(BankCode::from_kftc("090").unwrap()));
     assert_eq!(connector.refund_bank("088"), BankCode::from_kftc("088"));
     assert_eq!(connector.refund_bank("88"), None);
+}
+
+/// A channel with these secrets; `authenticate` checks signatures with them.
+fn channel_with(secrets: vbank_core::ChannelSecrets) -> vbank_core::Channel {
+    vbank_core::Channel {
+        id: 1,
+        merchant_id: 1,
+        provider: vbank_core::PgProvider::Html5Inicis,
+        mid: "test".into(),
+        sandbox: true,
+        secrets,
+    }
 }

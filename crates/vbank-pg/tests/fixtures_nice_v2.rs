@@ -134,8 +134,27 @@ fn the_webhook_sample_5_3_parses_and_its_signature_verifies() {
         WEBHOOK_5_3.replace("\"amount\":1000", "\"amount\":100").as_bytes(),
         wire::TEST_SECRET_KEY
     ));
-    // The channel's secretKey is not available to `authenticate`: NICE is asked.
-    assert_eq!(connector.authenticate(&notice, None), Authenticity::NeedsConfirmation);
+    // The signature is checked with the channel's secretKey; a good one still leads to a confirming query.
+    let keyed = channel_with(vbank_core::ChannelSecrets {
+        secret_key: Some(wire::TEST_SECRET_KEY.into()),
+        ..Default::default()
+    });
+    let other_key = channel_with(vbank_core::ChannelSecrets {
+        secret_key: Some("0".repeat(32)),
+        ..Default::default()
+    });
+    assert_eq!(
+        connector.authenticate(&notice, &keyed, None),
+        Authenticity::NeedsConfirmation
+    );
+    assert!(matches!(
+        connector.authenticate(&notice, &other_key, None),
+        Authenticity::Forged(_)
+    ));
+    assert_eq!(
+        connector.authenticate(&notice, &channel_with(Default::default()), None),
+        Authenticity::NeedsConfirmation
+    );
 }
 
 #[test]
@@ -146,7 +165,14 @@ fn a_webhook_without_a_well_formed_signature_is_refused() {
         "forged",
     );
     let notice = connector.parse_notice(None, garbled.as_bytes()).unwrap();
-    assert!(matches!(connector.authenticate(&notice, None), Authenticity::Forged(_)));
+    let keyed = channel_with(vbank_core::ChannelSecrets {
+        secret_key: Some(wire::TEST_SECRET_KEY.into()),
+        ..Default::default()
+    });
+    assert!(matches!(
+        connector.authenticate(&notice, &keyed, None),
+        Authenticity::Forged(_)
+    ));
     let unsigned = WEBHOOK_5_3.replace(
         "\"signature\":\"f043c2bdc9561eca2678fd38a6f834acada31e581777fc5118e689c7d4a14632\",",
         "",
@@ -180,7 +206,10 @@ fn the_legacy_form_notice_is_read_on_the_same_route() {
             at: DEPOSITED_AT
         }
     );
-    assert_eq!(connector.authenticate(&notice, None), Authenticity::NeedsConfirmation);
+    assert_eq!(
+        connector.authenticate(&notice, &channel_with(Default::default()), None),
+        Authenticity::NeedsConfirmation
+    );
 }
 
 #[test]
@@ -197,4 +226,16 @@ fn acknowledgements_are_exact() {
     let refused = connector.acknowledge(false);
     assert_ne!(refused.body, "OK");
     assert_eq!(refused.status, 400);
+}
+
+/// A channel with these secrets; `authenticate` checks signatures with them.
+fn channel_with(secrets: vbank_core::ChannelSecrets) -> vbank_core::Channel {
+    vbank_core::Channel {
+        id: 1,
+        merchant_id: 1,
+        provider: vbank_core::PgProvider::Html5Inicis,
+        mid: "test".into(),
+        sandbox: true,
+        secrets,
+    }
 }

@@ -223,8 +223,27 @@ fn notice_7_5_parses_from_euc_kr() {
                 at: 1_735_707_600
             }
         );
-        // The pktHash needs the channel's key, which authenticate is not given: confirm by query.
-        assert_eq!(connector.authenticate(&notice, None), Authenticity::NeedsConfirmation);
+        // The pktHash is checked with the channel's hash key; a good one still leads to a confirming query.
+        let keyed = channel_with(vbank_core::ChannelSecrets {
+            hash_key: Some(HASH_KEY.into()),
+            ..Default::default()
+        });
+        let other_key = channel_with(vbank_core::ChannelSecrets {
+            hash_key: Some("ST0000000000000000000".into()),
+            ..Default::default()
+        });
+        assert_eq!(
+            connector.authenticate(&notice, &keyed, None),
+            Authenticity::NeedsConfirmation
+        );
+        assert!(matches!(
+            connector.authenticate(&notice, &other_key, None),
+            Authenticity::Forged(_)
+        ));
+        assert_eq!(
+            connector.authenticate(&notice, &channel_with(Default::default()), None),
+            Authenticity::NeedsConfirmation
+        );
     }
 }
 
@@ -296,4 +315,16 @@ fn banks_follow_hectos_va_list() {
     }
     assert_eq!(connector.refund_bank("088"), BankCode::from_kftc("088"));
     assert_eq!(connector.refund_bank("88"), None);
+}
+
+/// A channel with these secrets; `authenticate` checks signatures with them.
+fn channel_with(secrets: vbank_core::ChannelSecrets) -> vbank_core::Channel {
+    vbank_core::Channel {
+        id: 1,
+        merchant_id: 1,
+        provider: vbank_core::PgProvider::Html5Inicis,
+        mid: "test".into(),
+        sandbox: true,
+        secrets,
+    }
 }

@@ -151,8 +151,27 @@ fn notice_8_3_parses() {
                 at: 1_735_780_500
             }
         );
-        // SignValue needs the channel's MerchantKey, which authenticate is not given.
-        assert_eq!(connector.authenticate(&notice, None), Authenticity::NeedsConfirmation);
+        // SignValue is checked with the channel's MerchantKey; a good one still leads to a confirming query.
+        let keyed = channel_with(vbank_core::ChannelSecrets {
+            merchant_key: Some(MERCHANT_KEY.into()),
+            ..Default::default()
+        });
+        let other_key = channel_with(vbank_core::ChannelSecrets {
+            merchant_key: Some("0".repeat(64)),
+            ..Default::default()
+        });
+        assert_eq!(
+            connector.authenticate(&notice, &keyed, None),
+            Authenticity::NeedsConfirmation
+        );
+        assert!(matches!(
+            connector.authenticate(&notice, &other_key, None),
+            Authenticity::Forged(_)
+        ));
+        assert_eq!(
+            connector.authenticate(&notice, &channel_with(Default::default()), None),
+            Authenticity::NeedsConfirmation
+        );
     }
 }
 
@@ -199,4 +218,16 @@ fn banks_and_required_fields() {
     assert!(wire::TEST_UNAVAILABLE_BANKS.contains(&"004"));
     assert_eq!(wire::moid_of("imp_123456789012"), "imp123456789012");
     assert_eq!(connector.refund_bank("088"), BankCode::from_kftc("088"));
+}
+
+/// A channel with these secrets; `authenticate` checks signatures with them.
+fn channel_with(secrets: vbank_core::ChannelSecrets) -> vbank_core::Channel {
+    vbank_core::Channel {
+        id: 1,
+        merchant_id: 1,
+        provider: vbank_core::PgProvider::Html5Inicis,
+        mid: "test".into(),
+        sandbox: true,
+        secrets,
+    }
 }

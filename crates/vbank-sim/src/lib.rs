@@ -444,17 +444,21 @@ impl World {
         let notice = self.notices.remove(index);
         let provider = self.vbank[&notice.imp_uid].pg_provider;
         let amount = self.vbank[&notice.imp_uid].amount;
-        let signed = match provider {
-            PgProvider::Tosspayments | PgProvider::NiceV2 | PgProvider::Settle | PgProvider::SmartroV2 => true,
-            PgProvider::Html5Inicis | PgProvider::Kcp | PgProvider::Nice | PgProvider::Kicc => false,
+        // Which PGs sign their notices, and whether that signature alone is trusted: Toss'
+        // is a per-payment secret; the others sign with a merchant-wide key, so a good
+        // signature still leads to a confirming query (as `services::notices` does).
+        let (signed, trusted_alone) = match provider {
+            PgProvider::Tosspayments => (true, true),
+            PgProvider::NiceV2 | PgProvider::Settle | PgProvider::SmartroV2 => (true, false),
+            PgProvider::Html5Inicis | PgProvider::Kcp | PgProvider::Nice | PgProvider::Kicc => (false, false),
         };
         let fact = match provider {
-            // A PG that signs its notices: a forged one fails authentication.
+            // A forged notice fails a PG's signature check outright.
             _ if signed && notice.forged => return Ok(()),
-            _ if signed => PgFact::Deposited { amount, at: self.now },
+            _ if trusted_alone => PgFact::Deposited { amount, at: self.now },
             #[cfg(any(test, feature = "planted-flaws"))]
             _ if self.flaw == Some(Flaw::TrustUnconfirmedNotices) => PgFact::Deposited { amount, at: self.now },
-            // A PG that signs nothing: the notice counts only if the PG confirms a deposit.
+            // Otherwise the notice counts only if the PG confirms a deposit.
             _ => match self.query(&notice.imp_uid) {
                 Some(fact @ PgFact::Deposited { .. }) => fact,
                 _ => return Ok(()),

@@ -6,13 +6,13 @@ pub mod wire;
 use crate::{
     classify_send_error, form, Acknowledgement, Authenticity, Connector, IssueRequest, IssuedAccount, Notice,
     NoticeError, NoticeEvent, NoticeReference, PgError, PgRefusal, PgState, RefundRequest, Refunded, RevokeOutcome,
-    Target,
+    SignedContent, Target,
 };
 use async_trait::async_trait;
 use chrono::{NaiveDateTime, TimeZone};
 use serde::de::DeserializeOwned;
 use vbank_core::time::{kst, to_kst};
-use vbank_core::{BankCode, PgProvider, UnixSeconds, Won};
+use vbank_core::{BankCode, Channel, PgProvider, UnixSeconds, Won};
 
 pub struct Inicis {
     http: reqwest::Client,
@@ -369,10 +369,11 @@ impl Connector for Inicis {
             event,
             secret: None,
             account_number: form::field(&pairs, wire::noti::ACCOUNT).map(str::to_owned),
+            signed: SignedContent::None,
         })
     }
 
-    fn authenticate(&self, _notice: &Notice, _pg_secret: Option<&str>) -> Authenticity {
+    fn authenticate(&self, _notice: &Notice, _channel: &Channel, _pg_secret: Option<&str>) -> Authenticity {
         // INICIS signs nothing; only its source IPs are known. Ask INICIS before acting.
         Authenticity::NeedsConfirmation
     }

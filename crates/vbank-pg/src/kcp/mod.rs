@@ -7,7 +7,7 @@ pub mod wire;
 use crate::{
     classify_send_error, form, Acknowledgement, Authenticity, Connector, IssueRequest, IssuedAccount, Notice,
     NoticeError, NoticeEvent, NoticeReference, PgError, PgRefusal, PgState, RefundRequest, Refunded, RevokeOutcome,
-    Target,
+    SignedContent, Target,
 };
 use async_trait::async_trait;
 use chrono::{NaiveDateTime, TimeZone};
@@ -416,10 +416,11 @@ impl Connector for Kcp {
             event,
             secret: None,
             account_number: field(wire::noti::ACCOUNT).map(str::to_owned),
+            signed: SignedContent::None,
         })
     }
 
-    fn authenticate(&self, _notice: &Notice, _pg_secret: Option<&str>) -> Authenticity {
+    fn authenticate(&self, _notice: &Notice, _channel: &Channel, _pg_secret: Option<&str>) -> Authenticity {
         // KCP signs nothing; only its source IPs are known. Ask KCP before acting.
         Authenticity::NeedsConfirmation
     }

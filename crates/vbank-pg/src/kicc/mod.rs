@@ -7,7 +7,7 @@ pub mod wire;
 use crate::{
     classify_send_error, form, Acknowledgement, Authenticity, Connector, IssueRequest, IssuedAccount, Notice,
     NoticeError, NoticeEvent, NoticeReference, PgError, PgRefusal, PgState, RefundRequest, Refunded, RevokeOutcome,
-    Target,
+    SignedContent, Target,
 };
 use async_trait::async_trait;
 use chrono::{NaiveDateTime, TimeZone};
@@ -15,7 +15,7 @@ use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use vbank_core::time::{kst, to_kst};
-use vbank_core::{BankCode, PgProvider, UnixSeconds, Won};
+use vbank_core::{BankCode, Channel, PgProvider, UnixSeconds, Won};
 
 pub struct Kicc {
     http: reqwest::Client,
@@ -160,6 +160,7 @@ impl Kicc {
             },
             secret: None,
             account_number: notification.account_no.filter(|number| !number.is_empty()),
+            signed: SignedContent::None,
         })
     }
 
@@ -197,6 +198,7 @@ impl Kicc {
             },
             secret: None,
             account_number: field(wire::legacy::ACCOUNT).map(str::to_owned),
+            signed: SignedContent::None,
         })
     }
 }
@@ -452,7 +454,7 @@ impl Connector for Kicc {
         }
     }
 
-    fn authenticate(&self, _notice: &Notice, _pg_secret: Option<&str>) -> Authenticity {
+    fn authenticate(&self, _notice: &Notice, _channel: &Channel, _pg_secret: Option<&str>) -> Authenticity {
         // KICC signs no notification; only its source IPs are known. Ask KICC before acting.
         Authenticity::NeedsConfirmation
     }

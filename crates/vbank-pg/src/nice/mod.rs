@@ -12,14 +12,14 @@ pub mod wire;
 use crate::{
     classify_send_error, form, Acknowledgement, Authenticity, Connector, IssueRequest, IssuedAccount, Notice,
     NoticeError, NoticeEvent, NoticeReference, PgError, PgRefusal, PgState, RefundRequest, Refunded, RevokeOutcome,
-    Target,
+    SignedContent, Target,
 };
 use async_trait::async_trait;
 use chrono::{NaiveDateTime, TimeZone};
 use rand::Rng;
 use serde::de::DeserializeOwned;
 use vbank_core::time::{kst, to_kst};
-use vbank_core::{BankCode, PgProvider, UnixSeconds, Won};
+use vbank_core::{BankCode, Channel, PgProvider, UnixSeconds, Won};
 
 pub struct Nice {
     http: reqwest::Client,
@@ -238,6 +238,7 @@ pub fn parse_form_notice(content_type: Option<&str>, body: &[u8]) -> Result<Noti
         event,
         secret: None,
         account_number: get(wire::noti::VBANK_NUM).map(str::to_owned),
+        signed: SignedContent::None,
     })
 }
 
@@ -490,7 +491,7 @@ impl Connector for Nice {
         parse_form_notice(content_type, body)
     }
 
-    fn authenticate(&self, _notice: &Notice, _pg_secret: Option<&str>) -> Authenticity {
+    fn authenticate(&self, _notice: &Notice, _channel: &Channel, _pg_secret: Option<&str>) -> Authenticity {
         // NICE signs nothing ("암호화 전송" is off); only its source IPs are known. Ask NICE.
         Authenticity::NeedsConfirmation
     }

@@ -11,11 +11,11 @@ pub mod wire;
 use crate::{
     classify_send_error, nice, Acknowledgement, Authenticity, Connector, IssueRequest, IssuedAccount, Notice,
     NoticeError, NoticeEvent, NoticeReference, PgError, PgRefusal, PgState, RefundRequest, Refunded, RevokeOutcome,
-    Target,
+    SignedContent, Target,
 };
 use async_trait::async_trait;
 use serde::Serialize;
-use vbank_core::{BankCode, PgProvider, UnixSeconds, Won};
+use vbank_core::{BankCode, Channel, PgProvider, UnixSeconds, Won};
 
 pub struct NiceV2 {
     http: reqwest::Client,
@@ -441,17 +441,21 @@ impl Connector for NiceV2 {
             // The signature rides here for `authenticate`.
             secret: Some(signature),
             account_number: payment.vbank.map(|vbank| vbank.vbank_number),
+            signed: SignedContent::Json(body.to_vec()),
         })
     }
 
-    fn authenticate(&self, notice: &Notice, _pg_secret: Option<&str>) -> Authenticity {
-        // See wire.rs: checking the signature needs the channel's secretKey, which this
-        // interface does not pass; the server confirms with a (signed) query instead.
-        match notice.secret.as_deref() {
-            Some(signature) if !wire::is_signature_shaped(signature) => {
-                Authenticity::Forged("signature is not a SHA-256 hex digest")
+    fn authenticate(&self, notice: &Notice, channel: &Channel, _pg_secret: Option<&str>) -> Authenticity {
+        // signature = hex(SHA-256(tid + amount + ediDate + SecretKey)) [C].
+        // A good signature proves the sender holds the merchant's key, not that the PG saw the
+        // deposit: a leaked key must not mint payments, so deposits are still confirmed by query.
+        match (&notice.signed, channel.secrets.secret_key.as_deref()) {
+            (SignedContent::Json(body), Some(key)) if wire::webhook_signature_matches(body, key) => {
+                Authenticity::NeedsConfirmation
             }
-            Some(_) | None => Authenticity::NeedsConfirmation,
+            (SignedContent::Json(_), Some(_)) => Authenticity::Forged("signature does not verify"),
+            // The legacy form notice, or a channel without its key: ask NICE before acting.
+            _ => Authenticity::NeedsConfirmation,
         }
     }
 

@@ -26,13 +26,11 @@
 //!   connector confirms with a query before it reports `AlreadyDeposited`.
 //! - [I] a `cancelled` payment with a `paidAt` was refunded after its deposit: it counts
 //!   as deposited, not as a revoked account.
-//! - [I] the webhook's `signature` cannot be checked by the connector: the check needs the
-//!   channel's SecretKey, and `Connector::authenticate` is given only what was stored with
-//!   the payment (a per-payment copy of the SecretKey must never be stored). So a webhook
-//!   whose signature is well formed `NeedsConfirmation`: the server asks NICE
-//!   (`GET /v1/payments/{tid}`, whose answer *is* checked against the SecretKey) before
-//!   anything changes; a missing or malformed signature is forged outright.
-//!   [`webhook_signature_matches`] is the full check, for when the interface passes the key.
+//! - The webhook's `signature` is checked with the channel's SecretKey
+//!   ([`webhook_signature_matches`]): a bad one is forged outright. A good one proves only
+//!   that the sender holds the merchant's key, so the server still asks NICE
+//!   (`GET /v1/payments/{tid}`, whose answer is checked against the SecretKey) before anything
+//!   changes.
 //! - [I] the legacy "결제데이터통보" form is accepted on the same route (pg.md §3.5 conflict).
 //! - [I] the rejection acknowledgement: HTTP 400 with body `FAIL`.
 

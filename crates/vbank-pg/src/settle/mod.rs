@@ -7,7 +7,7 @@ pub mod wire;
 use crate::{
     classify_send_error, form, Acknowledgement, Authenticity, Connector, IssueRequest, IssuedAccount, Notice,
     NoticeError, NoticeEvent, NoticeReference, PgError, PgRefusal, PgState, RefundRequest, Refunded, RevokeOutcome,
-    Target,
+    SignedContent, Target,
 };
 use async_trait::async_trait;
 use chrono::{NaiveDateTime, TimeZone};
@@ -15,7 +15,7 @@ use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use vbank_core::time::{kst, to_kst};
-use vbank_core::{BankCode, PgProvider, UnixSeconds, Won};
+use vbank_core::{BankCode, Channel, PgProvider, UnixSeconds, Won};
 
 pub struct Settle {
     http: reqwest::Client,
@@ -511,13 +511,22 @@ impl Connector for Settle {
             event,
             secret: None,
             account_number: field(wire::noti::V_ACNT_NO).map(str::to_owned),
+            signed: SignedContent::Form(pairs.clone()),
         })
     }
 
-    fn authenticate(&self, _notice: &Notice, _pg_secret: Option<&str>) -> Authenticity {
-        // The pktHash is keyed by the channel's hash key, which this call is not given
-        // (`wire::verify_notice` checks it once it is): ask Hecto before acting.
-        Authenticity::NeedsConfirmation
+    fn authenticate(&self, notice: &Notice, channel: &Channel, _pg_secret: Option<&str>) -> Authenticity {
+        // pktHash is keyed by the merchant's hash key [C].
+        // A good signature proves the sender holds the merchant's key, not that the PG saw the
+        // deposit: a leaked key must not mint payments, so deposits are still confirmed by query.
+        match (&notice.signed, channel.secrets.hash_key.as_deref()) {
+            (SignedContent::Form(fields), Some(key)) if wire::verify_notice(fields, key) => {
+                Authenticity::NeedsConfirmation
+            }
+            (SignedContent::Form(_), Some(_)) => Authenticity::Forged("pktHash does not verify"),
+            // Without the key, or a notice that carries no hash: ask Hecto before acting.
+            _ => Authenticity::NeedsConfirmation,
+        }
     }
 
     fn acknowledge(&self, accepted: bool) -> Acknowledgement {

@@ -28,9 +28,9 @@
 //!   §18 names `refundAcctNo`/`refundAcctNm` and hashes `vAcntNo+bankCd+refundAcctNo+refundBankCd`
 //!   (pg-samples §9.2). pg.md's names are sent; both hashes are in [`RefundHash`]. That `cnclAmt`
 //!   is AES-encrypted and the answer's `trdNo` is the refund's own number are [I].
-//! - [P] the notification signature needs the merchant's hash key, which
-//!   `Connector::authenticate` is not given: the connector answers `NeedsConfirmation` and the
-//!   server confirms by query. [`verify_notice`] is ready for when the key is passed.
+//! - The notification's pktHash is checked with the channel's hash key ([`verify_notice`]):
+//!   a bad one is forged outright; a good one still leads to a confirming query, since it
+//!   proves only that the sender holds the merchant's key.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -254,8 +254,7 @@ pub fn notice_hash(
     sha256_hex(&[out_stat_cd, trd_dtm, mcht_id, mcht_trd_no, amount, key])
 }
 
-/// Whether a notification's `pktHash` verifies under the merchant's hash key. Not called by the
-/// connector yet: `Connector::authenticate` is not given the channel's key.
+/// Whether a notification's `pktHash` verifies under the merchant's hash key.
 pub fn verify_notice(fields: &[(String, String)], key: &str) -> bool {
     let get = |name: &str| crate::form::field(fields, name).unwrap_or_default();
     let expected = notice_hash(

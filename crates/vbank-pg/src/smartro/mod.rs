@@ -7,14 +7,14 @@ pub mod wire;
 use crate::{
     classify_send_error, form, Acknowledgement, Authenticity, Connector, IssueRequest, IssuedAccount, Notice,
     NoticeError, NoticeEvent, NoticeReference, PgError, PgRefusal, PgState, RefundRequest, Refunded, RevokeOutcome,
-    Target,
+    SignedContent, Target,
 };
 use async_trait::async_trait;
 use chrono::{NaiveDateTime, TimeZone};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use vbank_core::time::{kst, to_kst};
-use vbank_core::{BankCode, PgProvider, UnixSeconds, Won};
+use vbank_core::{BankCode, Channel, PgProvider, UnixSeconds, Won};
 
 pub struct Smartro {
     http: reqwest::Client,
@@ -438,13 +438,22 @@ impl Connector for Smartro {
             event,
             secret: None,
             account_number: field(wire::noti::VBANK_NUM).map(str::to_owned),
+            signed: SignedContent::Form(pairs.clone()),
         })
     }
 
-    fn authenticate(&self, _notice: &Notice, _pg_secret: Option<&str>) -> Authenticity {
-        // SignValue is keyed by the channel's MerchantKey, which this call is not given
-        // (`wire::verify_notice` checks it once it is): ask Smartro before acting.
-        Authenticity::NeedsConfirmation
+    fn authenticate(&self, notice: &Notice, channel: &Channel, _pg_secret: Option<&str>) -> Authenticity {
+        // SignValue is keyed by the merchant's MerchantKey [C]; its digest is a guess (wire.rs).
+        let digest = self.options.sign_digest;
+        // A good signature proves the sender holds the merchant's key, not that the PG saw the
+        // deposit: a leaked key must not mint payments, so deposits are still confirmed by query.
+        match (&notice.signed, channel.secrets.merchant_key.as_deref()) {
+            (SignedContent::Form(fields), Some(key)) if wire::verify_notice(fields, key, digest) => {
+                Authenticity::NeedsConfirmation
+            }
+            (SignedContent::Form(_), Some(_)) => Authenticity::Forged("SignValue does not verify"),
+            _ => Authenticity::NeedsConfirmation,
+        }
     }
 
     fn acknowledge(&self, accepted: bool) -> Acknowledgement {

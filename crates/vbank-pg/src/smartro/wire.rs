@@ -26,9 +26,8 @@
 //!   MerchantKey) whose fields were not found; `Connector::revoke`/`refund` get only the tid,
 //!   so the connector reads the amount and the refund count from this inquiry first.
 //! - [P] the other refusal codes below (3001–3006, 2012, 2016).
-//! - [P] the notification signature needs the MerchantKey, which `Connector::authenticate` is
-//!   not given: the connector answers `NeedsConfirmation` and the server confirms by inquiry.
-//!   [`verify_notice`] is ready for when the key is passed.
+//! - The notification's SignValue is checked with the channel's MerchantKey ([`verify_notice`]):
+//!   a bad one is forged outright; a good one still leads to a confirming query.
 
 use base64::Engine;
 use md5::Md5;
@@ -184,8 +183,7 @@ pub fn sign_value(digest: SignDigest, tid: &str, result_code: &str, merchant_key
     })
 }
 
-/// Whether a notification's `SignValue` verifies under the MerchantKey. Not called by the
-/// connector yet: `Connector::authenticate` is not given the channel's key.
+/// Whether a notification's `SignValue` verifies under the MerchantKey.
 pub fn verify_notice(fields: &[(String, String)], merchant_key: &str, digest: SignDigest) -> bool {
     let get = |name: &str| crate::form::field(fields, name).unwrap_or_default();
     let given = get(noti::SIGN_VALUE);

@@ -5,14 +5,15 @@ pub mod wire;
 
 use crate::{
     classify_send_error, Acknowledgement, Authenticity, Connector, IssueRequest, IssuedAccount, Notice, NoticeError,
-    NoticeEvent, NoticeReference, PgError, PgRefusal, PgState, RefundRequest, Refunded, RevokeOutcome, Target,
+    NoticeEvent, NoticeReference, PgError, PgRefusal, PgState, RefundRequest, Refunded, RevokeOutcome, SignedContent,
+    Target,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, TimeZone};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use vbank_core::time::{kst, to_kst};
-use vbank_core::{BankCode, PgProvider, UnixSeconds, Won};
+use vbank_core::{BankCode, Channel, PgProvider, UnixSeconds, Won};
 
 pub struct Toss {
     http: reqwest::Client,
@@ -284,10 +285,11 @@ impl Connector for Toss {
             event,
             secret: Some(callback.secret),
             account_number: None,
+            signed: SignedContent::None,
         })
     }
 
-    fn authenticate(&self, notice: &Notice, pg_secret: Option<&str>) -> Authenticity {
+    fn authenticate(&self, notice: &Notice, _channel: &Channel, pg_secret: Option<&str>) -> Authenticity {
         match (notice.secret.as_deref(), pg_secret) {
             (Some(given), Some(expected)) if constant_time_eq(given.as_bytes(), expected.as_bytes()) => {
                 Authenticity::Verified

@@ -80,7 +80,10 @@ async fn handle(
         .cancel_reason
         .clone()
         .unwrap_or_else(|| DEFAULT_REVOKE_REASON.to_owned());
-    let fact = match connector.authenticate(&notice, payment.pg_secret.as_deref()) {
+    let Some(channel) = state.store.channel(payment.channel_id).await? else {
+        return Ok(Err(NoticeRejection::Unconfirmed("channel is gone".into())));
+    };
+    let fact = match connector.authenticate(&notice, &channel, payment.pg_secret.as_deref()) {
         Authenticity::Forged(why) => {
             state
                 .store
@@ -103,9 +106,6 @@ async fn handle(
         },
         Authenticity::NeedsConfirmation => {
             // The notice is only a hint: what the PG answers to a query is the fact.
-            let Some(channel) = state.store.channel(payment.channel_id).await? else {
-                return Ok(Err(NoticeRejection::Unconfirmed("channel is gone".into())));
-            };
             let base_url = match state.pg_base_url(&channel) {
                 Ok(base_url) => base_url,
                 Err(_) => return Ok(Err(NoticeRejection::Unconfirmed("sandbox is off".into()))),
