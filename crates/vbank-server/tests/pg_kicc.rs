@@ -3,8 +3,7 @@
 
 mod common;
 
-use common::{Merchant, TestApp};
-use reqwest::Method;
+use common::TestApp;
 use serde_json::{json, Value};
 use vbank_core::{Channel, PgProvider, Won};
 use vbank_pg::kicc::{wire, Kicc};
@@ -14,47 +13,6 @@ const PG: &str = "kicc";
 
 fn connector() -> Kicc {
     Kicc::new(reqwest::Client::new(), "127.0.0.1".into())
-}
-
-#[tokio::test]
-async fn a_revoked_kicc_account_takes_no_deposit_and_stays_cancelled() {
-    let app = TestApp::start().await;
-    let shop = app.merchant("shop").await;
-    let payment = app.issued(&shop, PG).await;
-    assert_eq!(payment["pg_provider"], "kicc");
-    assert_eq!(payment["pg_id"], "T5102001");
-    assert_eq!(payment["status"], "ready");
-    assert_eq!(payment["vbank_code"], "004");
-    assert_eq!(payment["vbank_holder"], "테스트상점");
-    let imp_uid = payment["imp_uid"].as_str().unwrap();
-
-    let revoked = app.revoke_payment(&shop, &payment).await;
-    assert_eq!(revoked.assert_ok()["status"], "cancelled");
-    assert_eq!(app.pg_state(&payment).await, "cancelled");
-
-    let bank = app.deposit(&payment).await;
-    assert_eq!(bank["accepted"], false, "{bank}");
-    assert_eq!(app.status_of(&shop, imp_uid).await, "cancelled");
-    assert_eq!(app.pg_state(&payment).await, "cancelled");
-}
-
-#[tokio::test]
-async fn a_paid_kicc_account_cannot_be_revoked() {
-    let app = TestApp::start().await;
-    let shop = app.merchant("shop").await;
-    let payment = app.issued(&shop, PG).await;
-    let imp_uid = payment["imp_uid"].as_str().unwrap();
-
-    let bank = app.deposit(&payment).await;
-    assert_eq!(bank["accepted"], true, "{bank}");
-    assert_eq!(bank["notified"], true, "KICC's notification was acknowledged: {bank}");
-    let paid = app.payment(&shop, imp_uid).await.assert_ok().clone();
-    assert_eq!(paid["status"], "paid");
-    assert!(paid["paid_at"].as_i64().unwrap() > 0);
-
-    app.revoke_payment(&shop, &payment).await.assert_error(400, 1);
-    assert_eq!(app.status_of(&shop, imp_uid).await, "paid");
-    assert_eq!(app.pg_state(&payment).await, "deposited");
 }
 
 async fn notify(app: &TestApp, body: &Value) -> (u16, String) {
@@ -115,25 +73,6 @@ async fn forged_kicc_notifications_change_nothing_and_are_refused() {
     assert_eq!(app.status_of(&shop, imp_uid).await, "paid");
 }
 
-async fn refund(app: &TestApp, merchant: &Merchant, payment: &Value, extra: Value) -> common::Answer {
-    let mut body = json!({
-        "imp_uid": payment["imp_uid"],
-        "reason": "고객 변심",
-        "refund_holder": "홍길동",
-        "refund_bank": "088",
-        "refund_account": "110123456789",
-    });
-    for (key, value) in extra.as_object().unwrap() {
-        body[key] = value.clone();
-    }
-    app.send(
-        app.request(Method::POST, "/payments/cancel")
-            .bearer_auth(&merchant.token)
-            .json(&body),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn kicc_refunds_after_deposit_partial_then_full() {
     let app = TestApp::start().await;
@@ -141,11 +80,13 @@ async fn kicc_refunds_after_deposit_partial_then_full() {
     let payment = app.issued(&shop, PG).await;
     assert_eq!(app.deposit(&payment).await["notified"], true);
 
-    let partial = refund(&app, &shop, &payment, json!({"amount": 300, "checksum": 1000})).await;
+    let partial = app
+        .refund(&shop, &payment, json!({"amount": 300, "checksum": 1000}))
+        .await;
     assert_eq!(partial.assert_ok()["status"], "paid");
     assert_eq!(partial.response()["cancel_amount"], 300);
 
-    let rest = refund(&app, &shop, &payment, json!({})).await;
+    let rest = app.refund(&shop, &payment, json!({})).await;
     let rest = rest.assert_ok();
     assert_eq!(rest["status"], "cancelled");
     assert_eq!(rest["cancel_amount"], 1000);

@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{Merchant, TestApp};
+use common::TestApp;
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use vbank_pg::Connector;
 
 const PG: &str = "nice";
@@ -59,69 +59,6 @@ async fn post_notice(app: &TestApp, body: String) -> (u16, String, String) {
     (status, content_type, response.text().await.unwrap())
 }
 
-async fn refund(app: &TestApp, merchant: &Merchant, payment: &Value, extra: Value) -> common::Answer {
-    let mut body = json!({
-        "imp_uid": payment["imp_uid"],
-        "reason": "고객 변심",
-        "refund_holder": "홍길동",
-        "refund_bank": "088",
-        "refund_account": "110123456789",
-    });
-    for (key, value) in extra.as_object().unwrap() {
-        body[key] = value.clone();
-    }
-    app.send(
-        app.request(Method::POST, "/payments/cancel")
-            .bearer_auth(&merchant.token)
-            .json(&body),
-    )
-    .await
-}
-
-#[tokio::test]
-async fn a_revoked_account_refuses_deposits_and_stays_cancelled() {
-    let app = TestApp::start().await;
-    let shop = app.merchant("shop").await;
-    let payment = app.issued(&shop, PG).await;
-    assert_eq!(payment["pg_provider"], "nice");
-    assert_eq!(payment["status"], "ready");
-    assert_eq!(payment["vbank_code"], "004");
-    assert_eq!(payment["vbank_holder"], "테스트상점");
-    let tid = payment["pg_tid"].as_str().unwrap();
-    assert!(tid.starts_with("nicepay00m0301") && tid.len() == 30, "{tid}");
-    assert_eq!(app.pg_state(&payment).await, "issued");
-
-    let revoked = app.revoke_payment(&shop, &payment).await.assert_ok().clone();
-    assert_eq!(revoked["status"], "cancelled");
-    assert!(revoked["cancelled_at"].as_i64().unwrap() > 0);
-    assert_eq!(app.pg_state(&payment).await, "cancelled");
-
-    // NICE refuses deposits into a revoked account (its code 4123); the sandbox bank does.
-    let bank = app.deposit(&payment).await;
-    assert_eq!(bank["accepted"], false, "{bank}");
-    let imp_uid = payment["imp_uid"].as_str().unwrap();
-    assert_eq!(app.status_of(&shop, imp_uid).await, "cancelled");
-    app.revoke_payment(&shop, &payment).await.assert_error(400, 1);
-}
-
-#[tokio::test]
-async fn a_deposit_is_notified_and_a_paid_account_cannot_be_revoked() {
-    let app = TestApp::start().await;
-    let shop = app.merchant("shop").await;
-    let payment = app.issued(&shop, PG).await;
-    let bank = app.deposit(&payment).await;
-    assert_eq!(bank["accepted"], true, "{bank}");
-    assert_eq!(bank["notified"], true, "NICE got its OK: {bank}");
-    let imp_uid = payment["imp_uid"].as_str().unwrap();
-    let paid = app.payment(&shop, imp_uid).await.assert_ok().clone();
-    assert_eq!(paid["status"], "paid");
-    assert!(paid["paid_at"].as_i64().unwrap() > 0);
-
-    app.revoke_payment(&shop, &payment).await.assert_error(400, 1);
-    assert_eq!(app.status_of(&shop, imp_uid).await, "paid");
-    assert_eq!(app.pg_state(&payment).await, "deposited");
-}
-
 #[tokio::test]
 async fn forged_deposit_notices_change_nothing() {
     let app = TestApp::start().await;
@@ -171,14 +108,16 @@ async fn a_deposited_account_is_refunded_in_parts_then_in_full() {
     let payment = app.issued(&shop, PG).await;
     assert_eq!(app.deposit(&payment).await["notified"], true);
 
-    let first = refund(&app, &shop, &payment, json!({"amount": 300, "checksum": 1000})).await;
+    let first = app
+        .refund(&shop, &payment, json!({"amount": 300, "checksum": 1000}))
+        .await;
     let first = first.assert_ok().clone();
     assert_eq!(first["status"], "paid", "a partial refund keeps it paid");
     assert_eq!(first["cancel_amount"], 300);
-    let too_much = refund(&app, &shop, &payment, json!({"amount": 701})).await;
+    let too_much = app.refund(&shop, &payment, json!({"amount": 701})).await;
     too_much.assert_error(200, 1);
 
-    let rest = refund(&app, &shop, &payment, json!({})).await.assert_ok().clone();
+    let rest = app.refund(&shop, &payment, json!({})).await.assert_ok().clone();
     assert_eq!(rest["status"], "cancelled");
     assert_eq!(rest["cancel_amount"], 1000);
     assert_eq!(rest["cancel_history"].as_array().unwrap().len(), 2);

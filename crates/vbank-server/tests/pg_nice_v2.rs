@@ -3,9 +3,8 @@
 
 mod common;
 
-use common::{Merchant, TestApp};
-use reqwest::Method;
-use serde_json::{json, Value};
+use common::TestApp;
+use serde_json::json;
 use vbank_pg::nice_v2::wire;
 use vbank_pg::Connector;
 
@@ -72,67 +71,6 @@ async fn post_notice(app: &TestApp, content_type: &str, body: String) -> (u16, S
         .map(|value| value.to_str().unwrap().to_owned())
         .unwrap_or_default();
     (status, content_type, response.text().await.unwrap())
-}
-
-async fn refund(app: &TestApp, merchant: &Merchant, payment: &Value, extra: Value) -> common::Answer {
-    let mut body = json!({
-        "imp_uid": payment["imp_uid"],
-        "reason": "고객 변심",
-        "refund_holder": "홍길동",
-        "refund_bank": "088",
-        "refund_account": "110123456789",
-    });
-    for (key, value) in extra.as_object().unwrap() {
-        body[key] = value.clone();
-    }
-    app.send(
-        app.request(Method::POST, "/payments/cancel")
-            .bearer_auth(&merchant.token)
-            .json(&body),
-    )
-    .await
-}
-
-#[tokio::test]
-async fn a_revoked_account_refuses_deposits_and_stays_cancelled() {
-    let app = TestApp::start().await;
-    let shop = app.merchant("shop").await;
-    let payment = app.issued(&shop, PG).await;
-    assert_eq!(payment["pg_provider"], "nice_v2");
-    assert_eq!(payment["status"], "ready");
-    assert_eq!(payment["vbank_code"], "004");
-    assert_eq!(payment["vbank_holder"], "테스트상점");
-    assert_eq!(app.pg_state(&payment).await, "issued");
-
-    let revoked = app.revoke_payment(&shop, &payment).await.assert_ok().clone();
-    assert_eq!(revoked["status"], "cancelled");
-    assert_eq!(app.pg_state(&payment).await, "cancelled");
-
-    let bank = app.deposit(&payment).await;
-    assert_eq!(bank["accepted"], false, "{bank}");
-    let imp_uid = payment["imp_uid"].as_str().unwrap();
-    // NICE's cancel webhook arrives as well; it changes nothing more.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(app.status_of(&shop, imp_uid).await, "cancelled");
-    app.revoke_payment(&shop, &payment).await.assert_error(400, 1);
-}
-
-#[tokio::test]
-async fn a_deposit_is_notified_and_a_paid_account_cannot_be_revoked() {
-    let app = TestApp::start().await;
-    let shop = app.merchant("shop").await;
-    let payment = app.issued(&shop, PG).await;
-    let bank = app.deposit(&payment).await;
-    assert_eq!(bank["accepted"], true, "{bank}");
-    assert_eq!(bank["notified"], true, "NICE got its 200 OK: {bank}");
-    let imp_uid = payment["imp_uid"].as_str().unwrap();
-    let paid = app.payment(&shop, imp_uid).await.assert_ok().clone();
-    assert_eq!(paid["status"], "paid");
-    assert!(paid["paid_at"].as_i64().unwrap() > 0);
-
-    app.revoke_payment(&shop, &payment).await.assert_error(400, 1);
-    assert_eq!(app.status_of(&shop, imp_uid).await, "paid");
-    assert_eq!(app.pg_state(&payment).await, "deposited");
 }
 
 #[tokio::test]
@@ -207,14 +145,16 @@ async fn a_deposited_account_is_refunded_in_parts_then_in_full() {
     let payment = app.issued(&shop, PG).await;
     assert_eq!(app.deposit(&payment).await["notified"], true);
 
-    let first = refund(&app, &shop, &payment, json!({"amount": 300, "checksum": 1000})).await;
+    let first = app
+        .refund(&shop, &payment, json!({"amount": 300, "checksum": 1000}))
+        .await;
     let first = first.assert_ok().clone();
     assert_eq!(first["status"], "paid", "a partial refund keeps it paid");
     assert_eq!(first["cancel_amount"], 300);
-    let too_much = refund(&app, &shop, &payment, json!({"amount": 701})).await;
+    let too_much = app.refund(&shop, &payment, json!({"amount": 701})).await;
     too_much.assert_error(200, 1);
 
-    let rest = refund(&app, &shop, &payment, json!({})).await.assert_ok().clone();
+    let rest = app.refund(&shop, &payment, json!({})).await.assert_ok().clone();
     assert_eq!(rest["status"], "cancelled");
     assert_eq!(rest["cancel_amount"], 1000);
     assert_eq!(rest["cancel_history"].as_array().unwrap().len(), 2);

@@ -3,8 +3,7 @@
 
 mod common;
 
-use common::{Merchant, TestApp};
-use reqwest::Method;
+use common::TestApp;
 use serde_json::{json, Value};
 
 const PG: &str = "settle";
@@ -48,77 +47,6 @@ async fn post_notice(app: &TestApp, body: String) -> (u16, String) {
         .await
         .unwrap();
     (response.status().as_u16(), response.text().await.unwrap())
-}
-
-async fn refund(app: &TestApp, merchant: &Merchant, payment: &Value, extra: Value) -> common::Answer {
-    let mut body = json!({
-        "imp_uid": payment["imp_uid"],
-        "reason": "고객 변심",
-        "refund_holder": "홍길동",
-        "refund_bank": "088",
-        "refund_account": "110123456789",
-    });
-    for (key, value) in extra.as_object().unwrap() {
-        body[key] = value.clone();
-    }
-    app.send(
-        app.request(Method::POST, "/payments/cancel")
-            .bearer_auth(&merchant.token)
-            .json(&body),
-    )
-    .await
-}
-
-#[tokio::test]
-async fn a_revoked_account_refuses_deposits_and_stays_cancelled() {
-    let app = TestApp::start().await;
-    let shop = app.merchant("shop").await;
-    let payment = app.issued(&shop, PG).await;
-    assert_eq!(payment["status"], "ready");
-    assert_eq!(payment["pg_provider"], "settle");
-    assert_eq!(payment["vbank_code"], "004");
-    assert_eq!(payment["vbank_holder"], "테스트상점");
-    assert!(payment["pg_tid"].as_str().unwrap().starts_with("STFP_PGVAnx_mid_il"));
-    assert_eq!(app.pg_state(&payment).await, "issued");
-
-    let revoked = app.revoke_payment(&shop, &payment).await.assert_ok().clone();
-    assert_eq!(revoked["status"], "cancelled");
-    assert!(revoked["cancelled_at"].as_i64().unwrap() > 0);
-    assert_eq!(revoked["cancel_history"].as_array().unwrap().len(), 1);
-    assert_eq!(app.pg_state(&payment).await, "cancelled");
-
-    let bank = app.deposit(&payment).await;
-    assert_eq!(bank["accepted"], false, "{bank}");
-    let imp_uid = payment["imp_uid"].as_str().unwrap();
-    let after = app.payment(&shop, imp_uid).await.assert_ok().clone();
-    assert_eq!(after["status"], "cancelled");
-    assert_eq!(after["paid_at"], 0);
-
-    let again = app.revoke_payment(&shop, &payment).await;
-    again.assert_error(400, 1);
-    assert_eq!(again.message(), "이미 말소된 가상계좌입니다.");
-}
-
-#[tokio::test]
-async fn a_paid_account_cannot_be_revoked() {
-    let app = TestApp::start().await;
-    let shop = app.merchant("shop").await;
-    let payment = app.issued(&shop, PG).await;
-    let bank = app.deposit(&payment).await;
-    assert_eq!(bank["accepted"], true, "{bank}");
-    assert_eq!(bank["notified"], true, "Hecto's notice is acknowledged with OK: {bank}");
-
-    let imp_uid = payment["imp_uid"].as_str().unwrap();
-    let paid = app.payment(&shop, imp_uid).await.assert_ok().clone();
-    assert_eq!(paid["status"], "paid");
-    assert!(paid["paid_at"].as_i64().unwrap() > 0);
-    assert_eq!(paid["amount"], 1000);
-
-    app.revoke_payment(&shop, &payment).await.assert_error(400, 1);
-    let still = app.payment(&shop, imp_uid).await.assert_ok().clone();
-    assert_eq!(still["status"], "paid");
-    assert_eq!(still["cancelled_at"], 0);
-    assert_eq!(app.pg_state(&payment).await, "deposited");
 }
 
 #[tokio::test]
@@ -173,10 +101,12 @@ async fn refunds_go_through_c0_partially_then_fully() {
     let payment = app.issued(&shop, PG).await;
     assert_eq!(app.deposit(&payment).await["notified"], true);
 
-    let first = refund(&app, &shop, &payment, json!({"amount": 300, "checksum": 1000})).await;
+    let first = app
+        .refund(&shop, &payment, json!({"amount": 300, "checksum": 1000}))
+        .await;
     assert_eq!(first.assert_ok()["status"], "paid", "a partial refund keeps it paid");
     assert_eq!(first.response()["cancel_amount"], 300);
-    let rest = refund(&app, &shop, &payment, json!({"amount": 700})).await;
+    let rest = app.refund(&shop, &payment, json!({"amount": 700})).await;
     let rest = rest.assert_ok().clone();
     assert_eq!(rest["status"], "cancelled");
     assert_eq!(rest["cancel_amount"], 1000);

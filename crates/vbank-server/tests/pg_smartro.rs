@@ -6,7 +6,6 @@
 mod common;
 
 use common::{Merchant, TestApp};
-use reqwest::Method;
 use serde_json::{json, Value};
 
 const PG: &str = "smartro_v2";
@@ -66,75 +65,6 @@ async fn post_notice(app: &TestApp, body: String) -> (u16, String) {
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
-async fn refund(app: &TestApp, merchant: &Merchant, payment: &Value, extra: Value) -> common::Answer {
-    let mut body = json!({
-        "imp_uid": payment["imp_uid"],
-        "reason": "고객 변심",
-        "refund_holder": "홍길동",
-        "refund_bank": "088",
-        "refund_account": "110123456789",
-    });
-    for (key, value) in extra.as_object().unwrap() {
-        body[key] = value.clone();
-    }
-    app.send(
-        app.request(Method::POST, "/payments/cancel")
-            .bearer_auth(&merchant.token)
-            .json(&body),
-    )
-    .await
-}
-
-#[tokio::test]
-async fn a_revoked_account_refuses_deposits_and_stays_cancelled() {
-    let app = TestApp::start().await;
-    let shop = app.merchant("shop").await;
-    let payment = issued(&app, &shop).await;
-    assert_eq!(payment["status"], "ready");
-    assert_eq!(payment["pg_provider"], "smartro_v2");
-    assert_eq!(payment["vbank_code"], BANK);
-    assert_eq!(payment["pg_tid"].as_str().unwrap().len(), 30);
-    assert_eq!(app.pg_state(&payment).await, "issued");
-
-    let revoked = app.revoke_payment(&shop, &payment).await.assert_ok().clone();
-    assert_eq!(revoked["status"], "cancelled");
-    assert!(revoked["cancelled_at"].as_i64().unwrap() > 0);
-    assert_eq!(app.pg_state(&payment).await, "cancelled");
-
-    let bank = app.deposit(&payment).await;
-    assert_eq!(bank["accepted"], false, "{bank}");
-    let imp_uid = payment["imp_uid"].as_str().unwrap();
-    let after = app.payment(&shop, imp_uid).await.assert_ok().clone();
-    assert_eq!(after["status"], "cancelled");
-    assert_eq!(after["paid_at"], 0);
-
-    let again = app.revoke_payment(&shop, &payment).await;
-    again.assert_error(400, 1);
-}
-
-#[tokio::test]
-async fn a_paid_account_cannot_be_revoked() {
-    let app = TestApp::start().await;
-    let shop = app.merchant("shop").await;
-    let payment = issued(&app, &shop).await;
-    let bank = app.deposit(&payment).await;
-    assert_eq!(bank["accepted"], true, "{bank}");
-    assert_eq!(
-        bank["notified"], true,
-        "Smartro's notice is acknowledged with OK: {bank}"
-    );
-
-    let imp_uid = payment["imp_uid"].as_str().unwrap();
-    let paid = app.payment(&shop, imp_uid).await.assert_ok().clone();
-    assert_eq!(paid["status"], "paid");
-    assert!(paid["paid_at"].as_i64().unwrap() > 0);
-
-    app.revoke_payment(&shop, &payment).await.assert_error(400, 1);
-    let still = app.payment(&shop, imp_uid).await.assert_ok().clone();
-    assert_eq!(still["status"], "paid");
-    assert_eq!(app.pg_state(&payment).await, "deposited");
-}
-
 #[tokio::test]
 async fn forged_notices_change_nothing_and_are_not_acknowledged() {
     let app = TestApp::start().await;
@@ -192,10 +122,12 @@ async fn refunds_go_through_cancel_partially_then_fully() {
     let payment = issued(&app, &shop).await;
     assert_eq!(app.deposit(&payment).await["notified"], true);
 
-    let first = refund(&app, &shop, &payment, json!({"amount": 300, "checksum": 1000})).await;
+    let first = app
+        .refund(&shop, &payment, json!({"amount": 300, "checksum": 1000}))
+        .await;
     assert_eq!(first.assert_ok()["status"], "paid");
     assert_eq!(first.response()["cancel_amount"], 300);
-    let rest = refund(&app, &shop, &payment, json!({"amount": 700})).await;
+    let rest = app.refund(&shop, &payment, json!({"amount": 700})).await;
     let rest = rest.assert_ok().clone();
     assert_eq!(rest["status"], "cancelled");
     assert_eq!(rest["cancel_amount"], 1000);
@@ -205,7 +137,7 @@ async fn refunds_go_through_cancel_partially_then_fully() {
     // A full refund in one go.
     let other = issued(&app, &shop).await;
     assert_eq!(app.deposit(&other).await["notified"], true);
-    let whole = refund(&app, &shop, &other, json!({})).await;
+    let whole = app.refund(&shop, &other, json!({})).await;
     assert_eq!(whole.assert_ok()["status"], "cancelled");
     assert_eq!(app.pg_state(&other).await, "refunded");
 }

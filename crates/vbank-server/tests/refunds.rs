@@ -6,37 +6,6 @@ use common::{Merchant, TestApp, INICIS_PG, TOSS_PG};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-/// The refund bank in each PG's own code system: Shinhan is 88 at INICIS, 088 elsewhere.
-fn refund_bank(payment: &Value) -> &'static str {
-    if payment["pg_provider"] == "html5_inicis" {
-        "88"
-    } else {
-        "088"
-    }
-}
-
-async fn cancel(app: &TestApp, merchant: &Merchant, payment: &Value, extra: Value) -> common::Answer {
-    let mut body = json!({
-        "imp_uid": payment["imp_uid"],
-        "reason": "고객 변심",
-        "refund_holder": "홍길동",
-        "refund_bank": refund_bank(payment),
-        "refund_account": "110123456789",
-    });
-    for (key, value) in extra.as_object().unwrap() {
-        body[key] = value.clone();
-    }
-    if payment["pg_provider"] == "html5_inicis" {
-        body["pg_api_key"] = json!(common::INIAPI_KEY);
-    }
-    app.send(
-        app.request(Method::POST, "/payments/cancel")
-            .bearer_auth(&merchant.token)
-            .json(&body),
-    )
-    .await
-}
-
 async fn paid(app: &TestApp, merchant: &Merchant, pg: &str) -> Value {
     let payment = app.issued(merchant, pg).await;
     assert_eq!(app.deposit(&payment).await["notified"], true);
@@ -49,7 +18,7 @@ async fn a_full_refund_cancels_the_payment_once() {
     let shop = app.merchant("shop").await;
     for pg in [INICIS_PG, TOSS_PG] {
         let payment = paid(&app, &shop, pg).await;
-        let refunded = cancel(&app, &shop, &payment, json!({})).await.assert_ok().clone();
+        let refunded = app.refund(&shop, &payment, json!({})).await.assert_ok().clone();
         assert_eq!(refunded["status"], "cancelled", "{pg}");
         assert_eq!(refunded["cancel_amount"], 1000);
         assert!(refunded["paid_at"].as_i64().unwrap() > 0, "it was paid before");
@@ -58,7 +27,7 @@ async fn a_full_refund_cancels_the_payment_once() {
         assert_eq!(refunded["cancel_history"].as_array().unwrap().len(), 1);
         assert_eq!(app.pg_state(&payment).await, "refunded");
 
-        let again = cancel(&app, &shop, &payment, json!({})).await;
+        let again = app.refund(&shop, &payment, json!({})).await;
         again.assert_error(200, 1);
         assert_eq!(again.message(), "이미 전액취소된 주문입니다.");
     }
@@ -70,7 +39,9 @@ async fn partial_refunds_grow_the_history_and_checksum_guards_the_balance() {
     let shop = app.merchant("shop").await;
     for pg in [INICIS_PG, TOSS_PG] {
         let payment = paid(&app, &shop, pg).await;
-        let first = cancel(&app, &shop, &payment, json!({"amount": 300, "checksum": 1000})).await;
+        let first = app
+            .refund(&shop, &payment, json!({"amount": 300, "checksum": 1000}))
+            .await;
         assert_eq!(
             first.assert_ok()["status"],
             "paid",
@@ -78,13 +49,17 @@ async fn partial_refunds_grow_the_history_and_checksum_guards_the_balance() {
         );
         assert_eq!(first.response()["cancel_amount"], 300);
 
-        let stale = cancel(&app, &shop, &payment, json!({"amount": 100, "checksum": 1000})).await;
+        let stale = app
+            .refund(&shop, &payment, json!({"amount": 100, "checksum": 1000}))
+            .await;
         stale.assert_error(200, 1);
         assert!(stale.message().contains("checksum"), "{}", stale.message());
-        let too_much = cancel(&app, &shop, &payment, json!({"amount": 701})).await;
+        let too_much = app.refund(&shop, &payment, json!({"amount": 701})).await;
         too_much.assert_error(200, 1);
 
-        let rest = cancel(&app, &shop, &payment, json!({"amount": "700", "checksum": "700"})).await;
+        let rest = app
+            .refund(&shop, &payment, json!({"amount": "700", "checksum": "700"}))
+            .await;
         let rest = rest.assert_ok().clone();
         assert_eq!(rest["status"], "cancelled", "{pg}");
         assert_eq!(rest["cancel_amount"], 1000);
@@ -105,7 +80,7 @@ async fn a_ready_account_is_not_refunded_but_revoked() {
     let app = TestApp::start().await;
     let shop = app.merchant("shop").await;
     let payment = app.issued(&shop, TOSS_PG).await;
-    let answer = cancel(&app, &shop, &payment, json!({})).await;
+    let answer = app.refund(&shop, &payment, json!({})).await;
     answer.assert_error(400, 1);
     assert!(answer.message().contains("DELETE /vbanks"), "{}", answer.message());
     assert_eq!(app.pg_state(&payment).await, "issued");
@@ -128,18 +103,18 @@ async fn refunds_need_the_account_and_an_existing_payment_of_ones_own() {
     without_account.assert_error(400, 1);
     assert!(without_account.message().starts_with("refund_account"));
 
-    let inicis_code_at_toss = cancel(&app, &shop, &payment, json!({"refund_bank": "88"})).await;
+    let inicis_code_at_toss = app.refund(&shop, &payment, json!({"refund_bank": "88"})).await;
     inicis_code_at_toss.assert_error(400, 1);
     assert!(inicis_code_at_toss.message().starts_with("refund_bank"));
 
     for (merchant, imp_uid) in [(&shop, json!("imp_000000000000")), (&rival, payment["imp_uid"].clone())] {
-        let answer = cancel(
-            &app,
-            merchant,
-            &json!({"imp_uid": imp_uid, "pg_provider": "tosspayments"}),
-            json!({}),
-        )
-        .await;
+        let answer = app
+            .refund(
+                merchant,
+                &json!({"imp_uid": imp_uid, "pg_provider": "tosspayments"}),
+                json!({}),
+            )
+            .await;
         answer.assert_error(200, 1);
         assert_eq!(answer.message(), "취소할 결제건이 존재하지 않습니다.");
     }

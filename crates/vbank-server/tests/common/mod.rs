@@ -291,6 +291,35 @@ impl TestApp {
             .expect("bank JSON")
     }
 
+    /// `POST /payments/cancel` (a refund) for the payment, to 110123456789 at Shinhan in the
+    /// PG's own bank-code system, with `extra` fields added or replaced.
+    pub async fn refund(&self, merchant: &Merchant, payment: &Value, extra: Value) -> Answer {
+        let refund_bank = match payment["pg_provider"].as_str().unwrap_or_default() {
+            "html5_inicis" => "88",
+            "kcp" => "BK88",
+            _ => "088",
+        };
+        let mut body = json!({
+            "imp_uid": payment["imp_uid"],
+            "reason": "고객 변심",
+            "refund_holder": "홍길동",
+            "refund_bank": refund_bank,
+            "refund_account": "110123456789",
+        });
+        if payment["pg_provider"] == "html5_inicis" {
+            body["pg_api_key"] = json!(INIAPI_KEY);
+        }
+        for (key, value) in extra.as_object().expect("an object").iter() {
+            body[key] = value.clone();
+        }
+        self.send(
+            self.request(Method::POST, "/payments/cancel")
+                .bearer_auth(&merchant.token)
+                .json(&body),
+        )
+        .await
+    }
+
     /// What the PG simulator recorded for the payment's account.
     pub async fn pg_state(&self, payment: &Value) -> String {
         let account: Value = self
