@@ -17,7 +17,7 @@ port=${hostport##*:}
 [ "$port" = "$hostport" ] && port=5432
 if (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null; then
   echo "== tests on PostgreSQL ($host:$port)"
-  VBANK_TEST_DATABASE=postgres VBANK_TEST_POSTGRES_URL="$pg_url" cargo test -p vbank-server
+  VBANK_TEST_DATABASE=postgres VBANK_TEST_POSTGRES_URL="$pg_url" cargo test -p vbank-server -- --include-ignored
 elif [ "${VBANK_REQUIRE_POSTGRES:-0}" = 1 ]; then
   echo "PostgreSQL is required (VBANK_REQUIRE_POSTGRES=1) but nothing listens at $host:$port."
   echo "Start it (pg_ctlcluster --skip-systemctl-redirect \$(ls /etc/postgresql) main start) or set VBANK_TEST_POSTGRES_URL."

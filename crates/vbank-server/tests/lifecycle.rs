@@ -162,3 +162,36 @@ async fn revoked_status_can_be_failed_as_portone_shows_it() {
     app.revoke_payment(&shop, &payment).await.assert_error(400, 1);
     assert_eq!(app.deposit(&payment).await["accepted"], false);
 }
+
+#[tokio::test]
+async fn a_forged_toss_deposit_callback_changes_nothing() {
+    let app = TestApp::start().await;
+    let shop = app.merchant("shop").await;
+    let payment = app.issued(&shop, TOSS_PG).await;
+    let imp_uid = payment["imp_uid"].as_str().unwrap();
+    let callback = |secret: &str, order_id: &str| {
+        json!({
+            "createdAt": "2025-01-02T10:15:00.000000",
+            "secret": secret,
+            "status": "DONE",
+            "transactionKey": "FORGED0000000000000000000000000",
+            "orderId": order_id,
+        })
+    };
+    for (what, body) in [
+        ("a wrong secret", callback("ps_forged", imp_uid)),
+        ("an unknown order", callback("ps_forged", "imp_000000000000")),
+        ("not a callback", json!({"hello": "world"})),
+    ] {
+        let response = app
+            .http
+            .post(format!("{}/notifications/tosspayments", app.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(response.status(), 200, "{what}: Toss resends on anything but 200");
+        assert_eq!(app.status_of(&shop, imp_uid).await, "ready", "{what}");
+    }
+    assert_eq!(app.pg_state(&payment).await, "issued");
+}

@@ -1,6 +1,6 @@
 //! Several stateless `vbank serve` nodes on one PostgreSQL database, sharing one
-//! external sandbox. Runs with `VBANK_TEST_DATABASE=postgres` (as CI does); without it
-//! each test says it was skipped.
+//! external sandbox. Ignored by a plain `cargo test` (which lists them as ignored, with the
+//! reason); `scripts/test.sh` runs them on PostgreSQL, as CI does.
 
 mod common;
 
@@ -93,6 +93,7 @@ async fn cluster(count: usize, webhook_url: &str) -> Cluster {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: VBANK_TEST_DATABASE=postgres cargo test -- --include-ignored (scripts/test.sh does)"]
 async fn two_nodes_race_revokes_and_deposits_on_one_database_without_both_winning() {
     if !postgres_enabled("two_nodes_race") {
         return;
@@ -226,6 +227,7 @@ async fn two_nodes_race_revokes_and_deposits_on_one_database_without_both_winnin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: VBANK_TEST_DATABASE=postgres cargo test -- --include-ignored (scripts/test.sh does)"]
 async fn a_webhook_held_by_a_killed_node_is_delivered_by_another_after_its_lease() {
     if !postgres_enabled("killed_node_lease") {
         return;
