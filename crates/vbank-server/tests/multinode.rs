@@ -135,18 +135,32 @@ async fn two_nodes_race_revokes_and_deposits_on_one_database_without_both_winnin
         let deposit_url = format!("{}/sandbox/bank/deposits", cluster.sandbox.url);
         let (http_a, http_b, token) = (http.clone(), http.clone(), token.clone());
         let account = json!({"bank_code": "088", "account_number": payment["vbank_num"], "amount": 1000});
-        let delay = Duration::from_millis([0, 5, 20, 60][index % 4]);
+        // Offsets from -20 ms (the revoke waits) to +1 s (the deposit waits), so that both
+        // orders happen whatever the machine's load, and the interleavings in between.
+        let offset: i64 = [-20, 0, 5, 20, 100, 1000][index % 6];
+        let revoke_delay = Duration::from_millis((-offset).max(0) as u64);
+        let deposit_delay = Duration::from_millis(offset.max(0) as u64);
         races.push(tokio::spawn(async move {
-            let revoke = async { json(http_a.delete(revoke_url).bearer_auth(token)).await };
+            let revoke = async {
+                tokio::time::sleep(revoke_delay).await;
+                json(http_a.delete(revoke_url).bearer_auth(token)).await
+            };
             let deposit = async {
-                tokio::time::sleep(delay).await;
+                tokio::time::sleep(deposit_delay).await;
                 json(http_b.post(deposit_url).json(&account)).await
             };
             tokio::join!(revoke, deposit)
         }));
     }
     for race in races {
-        race.await.unwrap();
+        let (revoke, deposit) = race.await.unwrap();
+        // Each side either won or was refused in the PG's own words; nothing else.
+        let revoked = revoke["code"] == 0;
+        let deposited = deposit["accepted"] == true;
+        assert!(
+            revoked != deposited,
+            "exactly one wins: revoke {revoke}, deposit {deposit}"
+        );
     }
     let store = vbank_store::open(&cluster.database_url).await.unwrap();
     let mut expected_webhooks = HashMap::new();

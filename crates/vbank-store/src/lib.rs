@@ -7,6 +7,7 @@
 //! line) in the same commit, or nothing.
 
 mod postgres;
+mod rows;
 mod sqlite;
 
 pub use postgres::PostgresStore;

@@ -3,9 +3,13 @@
 //! does with `BEGIN IMMEDIATE`; background jobs claim rows with `FOR UPDATE SKIP LOCKED`
 //! and a lease that frees them if a node dies.
 
+use crate::rows::{
+    axis_column, cancel_entry_from_row, channel_from_row, corrupt, merchant_from_row, order_clause, payment_from_row,
+    token_from_row, ABANDONED_AFTER_SECONDS, MERCHANT_COLUMNS, PAYMENT_COLUMNS,
+};
 use crate::{
     Decide, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryState, IdempotencyClaim, NewMerchant, PaymentFilter,
-    Sorting, Store, StoreError, StoreResult, TimeAxis, TokenRecord, TransitionOutcome,
+    Store, StoreError, StoreResult, TokenRecord, TransitionOutcome,
 };
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
@@ -14,14 +18,10 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 use vbank_core::lifecycle::{Decision, Transition};
-use vbank_core::payment::{Buyer, VirtualAccount};
 use vbank_core::{
-    BankCode, CancelEntry, CancellationId, Channel, ChannelSecrets, ImpUid, Merchant, MerchantUid, Payment, PgProvider,
-    UnixSeconds, VbankStatus, WebhookFormat, WebhookSettings, Won,
+    CancelEntry, CancellationId, Channel, ChannelSecrets, ImpUid, Merchant, Payment, PgProvider, UnixSeconds,
+    WebhookFormat,
 };
-
-/// An idempotency key in flight for longer than this belongs to a request that died.
-const ABANDONED_AFTER_SECONDS: i64 = 300;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -29,11 +29,6 @@ pub struct PostgresStore {
     writer: PgPool,
     reader: PgPool,
 }
-
-const PAYMENT_COLUMNS: &str = "imp_uid, merchant_id, channel_id, merchant_uid, pg_provider, pg_id, pg_tid, \
-    pg_secret, sandbox, name, amount, cancel_amount, buyer_name, buyer_email, buyer_tel, buyer_addr, buyer_postcode, \
-    custom_data, vbank_code, vbank_num, vbank_holder, vbank_date, vbank_issued_at, status, started_at, \
-    paid_at, failed_at, cancelled_at, updated_at, fail_reason, cancel_reason, receipt_url, notice_urls, reconcile_at, reconcile_step";
 
 impl PostgresStore {
     /// Connects to a `postgres://` URL and migrates the database.
@@ -50,118 +45,6 @@ impl PostgresStore {
             reader: pool,
         })
     }
-}
-
-fn corrupt(what: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(what.to_string())
-}
-
-fn provider_from(code: &str) -> StoreResult<PgProvider> {
-    PgProvider::from_str(code).map_err(|()| corrupt(format!("unknown pg_provider {code}")))
-}
-
-const MERCHANT_COLUMNS: &str = "id, imp_key, imp_secret_hash, name, webhook_url, webhook_format, webhook_secret";
-
-fn merchant_from_row(row: &PgRow) -> StoreResult<Merchant> {
-    let format: String = row.try_get("webhook_format")?;
-    Ok(Merchant {
-        id: row.try_get("id")?,
-        imp_key: row.try_get("imp_key")?,
-        imp_secret_hash: row.try_get("imp_secret_hash")?,
-        name: row.try_get("name")?,
-        webhook: WebhookSettings {
-            url: row.try_get("webhook_url")?,
-            format: WebhookFormat::parse(&format).ok_or_else(|| corrupt(format!("webhook_format {format}")))?,
-            secret: row.try_get("webhook_secret")?,
-        },
-    })
-}
-
-fn channel_from_row(row: &PgRow) -> StoreResult<Channel> {
-    let secrets: String = row.try_get("secrets")?;
-    Ok(Channel {
-        id: row.try_get("id")?,
-        merchant_id: row.try_get("merchant_id")?,
-        provider: provider_from(row.try_get("pg_provider")?)?,
-        mid: row.try_get("mid")?,
-        sandbox: row.try_get("sandbox")?,
-        secrets: serde_json::from_str::<ChannelSecrets>(&secrets).map_err(corrupt)?,
-    })
-}
-
-fn token_from_row(row: &PgRow) -> StoreResult<TokenRecord> {
-    Ok(TokenRecord {
-        token_hash: row.try_get("token_hash")?,
-        token_id: row.try_get("token_id")?,
-        merchant_id: row.try_get("merchant_id")?,
-        issued_at: row.try_get("issued_at")?,
-        expires_at: row.try_get("expires_at")?,
-    })
-}
-
-fn won(value: i64) -> StoreResult<Won> {
-    Won::new(value).map_err(|error| corrupt(format!("amount {value} {error}")))
-}
-
-fn payment_from_row(row: &PgRow, cancel_history: Vec<CancelEntry>) -> StoreResult<Payment> {
-    let imp_uid: String = row.try_get("imp_uid")?;
-    let merchant_uid: String = row.try_get("merchant_uid")?;
-    let vbank_code: String = row.try_get("vbank_code")?;
-    let status: String = row.try_get("status")?;
-    let notice_urls: String = row.try_get("notice_urls")?;
-    Ok(Payment {
-        imp_uid: ImpUid::parse(&imp_uid).ok_or_else(|| corrupt(format!("imp_uid {imp_uid}")))?,
-        merchant_id: row.try_get("merchant_id")?,
-        channel_id: row.try_get("channel_id")?,
-        merchant_uid: MerchantUid::parse(&merchant_uid).map_err(corrupt)?,
-        pg_provider: provider_from(row.try_get("pg_provider")?)?,
-        pg_id: row.try_get("pg_id")?,
-        pg_tid: row.try_get("pg_tid")?,
-        pg_secret: row.try_get("pg_secret")?,
-        sandbox: row.try_get("sandbox")?,
-        name: row.try_get("name")?,
-        amount: won(row.try_get("amount")?)?,
-        cancel_amount: won(row.try_get("cancel_amount")?)?,
-        buyer: Buyer {
-            name: row.try_get("buyer_name")?,
-            email: row.try_get("buyer_email")?,
-            tel: row.try_get("buyer_tel")?,
-            addr: row.try_get("buyer_addr")?,
-            postcode: row.try_get("buyer_postcode")?,
-        },
-        custom_data: row.try_get("custom_data")?,
-        account: VirtualAccount {
-            bank: BankCode::from_kftc(&vbank_code).ok_or_else(|| corrupt(format!("vbank_code {vbank_code}")))?,
-            number: row.try_get("vbank_num")?,
-            holder: row.try_get("vbank_holder")?,
-            due: row.try_get("vbank_date")?,
-            issued_at: row.try_get("vbank_issued_at")?,
-        },
-        status: VbankStatus::parse(&status).ok_or_else(|| corrupt(format!("status {status}")))?,
-        started_at: row.try_get("started_at")?,
-        paid_at: row.try_get("paid_at")?,
-        failed_at: row.try_get("failed_at")?,
-        cancelled_at: row.try_get("cancelled_at")?,
-        updated_at: row.try_get("updated_at")?,
-        fail_reason: row.try_get("fail_reason")?,
-        cancel_reason: row.try_get("cancel_reason")?,
-        receipt_url: row.try_get("receipt_url")?,
-        notice_urls: serde_json::from_str(&notice_urls).map_err(corrupt)?,
-        cancel_history,
-        reconcile_at: row.try_get("reconcile_at")?,
-        reconcile_step: row.try_get::<i64, _>("reconcile_step")? as u32,
-    })
-}
-
-fn cancel_entry_from_row(row: &PgRow) -> StoreResult<CancelEntry> {
-    Ok(CancelEntry {
-        cancellation_id: CancellationId::from_stored(row.try_get("cancellation_id")?),
-        pg_tid: row.try_get("pg_tid")?,
-        amount: won(row.try_get("amount")?)?,
-        cancelled_at: row.try_get("cancelled_at")?,
-        reason: row.try_get("reason")?,
-        receipt_url: row.try_get("receipt_url")?,
-    })
 }
 
 /// Loads payments with their cancel histories: one query for the rows, one for the histories.
@@ -194,24 +77,6 @@ where
             payment_from_row(row, histories.remove(&imp_uid).unwrap_or_default())
         })
         .collect()
-}
-
-fn axis_column(axis: TimeAxis) -> &'static str {
-    match axis {
-        TimeAxis::Started => "started_at",
-        TimeAxis::Paid => "paid_at",
-        TimeAxis::Cancelled => "cancelled_at",
-        TimeAxis::Failed => "failed_at",
-        TimeAxis::Updated => "updated_at",
-    }
-}
-
-fn order_clause(sorting: Sorting) -> String {
-    let direction = if sorting.descending { "DESC" } else { "ASC" };
-    format!(
-        " ORDER BY {} {direction}, imp_uid {direction}",
-        axis_column(sorting.axis)
-    )
 }
 
 /// The channel webhook workers of every node listen on.
