@@ -363,6 +363,31 @@ pub fn begin_revoke(payment: &Payment, now: UnixSeconds, check_at: UnixSeconds) 
     }
 }
 
+/// Records the amount and due the PG changed an unpaid account to (`PUT /vbanks`). No
+/// status changes, so no webhook. Refused unless the account plainly awaits its deposit.
+pub fn apply_change(payment: &Payment, amount: Won, due: UnixSeconds, now: UnixSeconds) -> Decision {
+    match payment.status {
+        VbankStatus::Ready => {
+            let mut after = payment.clone();
+            after.amount = amount;
+            after.account.due = due;
+            after.updated_at = now;
+            Decision::Apply(Box::new(Transition {
+                from: payment.status,
+                payment: after,
+                cancel_entry: None,
+                event: None,
+            }))
+        }
+        VbankStatus::RevokeInDoubt | VbankStatus::Paid | VbankStatus::Cancelled | VbankStatus::Failed => {
+            Decision::Anomaly(Anomaly::Conflict {
+                recorded: payment.status,
+                reported: "changed",
+            })
+        }
+    }
+}
+
 /// A change of vbank's own bookkeeping that the merchant does not see (no webhook).
 fn internal_move(payment: &Payment, to: VbankStatus, now: UnixSeconds) -> Decision {
     let mut after = payment.clone();

@@ -119,6 +119,22 @@ pub struct Refunded {
     pub receipt_url: String,
 }
 
+/// A change of an unpaid account's amount and due (i'mport's `PUT /vbanks/{imp_uid}`).
+#[derive(Debug, Clone)]
+pub struct ModifyRequest<'a> {
+    pub pg_tid: &'a str,
+    pub amount: Won,
+    pub due: UnixSeconds,
+    pub now: UnixSeconds,
+}
+
+/// The account as the PG changed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Modified {
+    pub amount: Won,
+    pub due: UnixSeconds,
+}
+
 /// A PG's own refusal, passed through as `[code] message`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PgRefusal {
@@ -225,6 +241,19 @@ pub trait Connector: Send + Sync {
     ) -> Result<PgState, PgError>;
     /// Refunds a deposited account to the buyer's account.
     async fn refund(&self, target: Target<'_>, request: &RefundRequest<'_>) -> Result<Refunded, PgError>;
+    /// Whether the PG changes an unpaid account's amount and due (only Settle Bank does, as on
+    /// i'mport).
+    fn modifies_accounts(&self) -> bool {
+        false
+    }
+    /// Changes an unpaid account's amount and due.
+    async fn modify(&self, target: Target<'_>, request: &ModifyRequest<'_>) -> Result<Modified, PgError> {
+        let _ = (target, request);
+        Err(PgError::Refused(PgRefusal {
+            code: "UNSUPPORTED".into(),
+            message: format!("{} does not change virtual accounts", self.provider()),
+        }))
+    }
     /// Reads `refund_bank` in this PG's own code system (api.md B6.3).
     fn refund_bank(&self, code: &str) -> Option<BankCode>;
     fn parse_notice(&self, content_type: Option<&str>, body: &[u8]) -> Result<Notice, NoticeError>;

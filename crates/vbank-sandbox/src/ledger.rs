@@ -152,6 +152,24 @@ impl Ledger {
         self.tid_by_number.get(number).and_then(|tid| self.by_tid.get(tid))
     }
 
+    /// Changes an issued account's amount and due (Hecto A1).
+    pub fn modify(&mut self, owner: &str, tid: &str, amount: Won, due: UnixSeconds) -> Result<Account, RevokeRefusal> {
+        let account = self
+            .by_tid
+            .get_mut(tid)
+            .filter(|account| account.owner == owner)
+            .ok_or(RevokeRefusal::NotFound)?;
+        match account.state {
+            AccountState::Issued => {
+                account.amount = amount;
+                account.due = due;
+                Ok(account.clone())
+            }
+            AccountState::Cancelled { .. } => Err(RevokeRefusal::AlreadyCancelled),
+            AccountState::Deposited { .. } => Err(RevokeRefusal::AlreadyDeposited),
+        }
+    }
+
     pub fn revoke(&mut self, owner: &str, tid: &str, reason: &str, now: UnixSeconds) -> Result<Account, RevokeRefusal> {
         let account = self
             .by_tid

@@ -100,7 +100,7 @@ fn trade_number(mcht_id: &str, now: UnixSeconds) -> String {
     )
 }
 
-/// `POST /spay/APIVBank.do`: bizType A0 issues, A2 cancels.
+/// `POST /spay/APIVBank.do`: bizType A0 issues, A1 changes, A2 cancels.
 pub async fn vbank(State(sandbox): State<Arc<Sandbox>>, body: Bytes) -> Response {
     let Some((params, data)) = read(&body) else {
         return respond::<()>(&wire::Params::default(), Err(bad_request("유효하지 않은 요청전문")));
@@ -114,6 +114,7 @@ pub async fn vbank(State(sandbox): State<Arc<Sandbox>>, body: Bytes) -> Response
         match params.biz_type.as_str() {
             wire::BIZ_ISSUE => respond(&params, issue(&sandbox, &params, data)),
             wire::BIZ_REVOKE => respond(&params, revoke(&sandbox, &params, data)),
+            wire::BIZ_CHANGE => respond(&params, change(&sandbox, &params, data)),
             other => respond::<()>(&params, Err(bad_request(format!("지원하지 않는 bizType ({other})")))),
         }
     };
@@ -225,6 +226,61 @@ fn issue(
             } else {
                 data.acnt_type
             }),
+        },
+    ))
+}
+
+fn change(
+    sandbox: &Sandbox,
+    params: &wire::Params,
+    data: serde_json::Value,
+) -> Result<(&'static str, &'static str, wire::ChangeAnswerData), Failure> {
+    check_common(params, wire::VER)?;
+    let mcht_id = params.mcht_id.as_str();
+    let (hash_key, aes_key) = keys(mcht_id)?;
+    let data: wire::ChangeData = parse_data(data)?;
+    let account_number = decrypt(aes_key, required(&data.v_acnt_no, "vAcntNo")?)?;
+    let amount_text = decrypt(aes_key, required(&data.trd_amt, "trdAmt")?)?;
+    check_hash(
+        &wire::issue_hash(
+            &params.trd_dt,
+            &params.trd_tm,
+            mcht_id,
+            &params.mcht_trd_no,
+            &amount_text,
+            hash_key,
+        ),
+        &data.pkt_hash,
+    )?;
+    let amount = Won::parse(&amount_text)
+        .ok()
+        .filter(|amount| !amount.is_zero())
+        .ok_or_else(|| bad_request("trdAmt 오류"))?;
+    let due = vbank_pg::settle::parse_dtm(required(&data.expire_date, "expireDate")?)
+        .ok_or_else(|| bad_request("expireDate 오류"))?;
+    let tid = required(&data.org_trd_no, "orgTrdNo")?;
+    let changed = sandbox.ledger(|ledger| {
+        match ledger.get(mcht_id, tid) {
+            Some(account) if account.number != account_number => {
+                return Err(failure(wire::RSLT_CANCEL_INFO, "변경 정보 오류 (vAcntNo)"))
+            }
+            Some(_) => {}
+            None => return Err(failure(wire::RSLT_NOT_FOUND, "거래정보 없음")),
+        }
+        ledger
+            .modify(mcht_id, tid, amount, due)
+            .map_err(|refusal| match refusal {
+                RevokeRefusal::NotFound => failure(wire::RSLT_NOT_FOUND, "거래정보 없음"),
+                RevokeRefusal::AlreadyCancelled => failure(wire::RSLT_DUPLICATE_CANCEL, "취소된 거래"),
+                RevokeRefusal::AlreadyDeposited => failure(wire::RSLT_ALREADY_PAID, "기 결제건"),
+            })
+    })?;
+    Ok((
+        wire::RSLT_OK,
+        "정상처리",
+        wire::ChangeAnswerData {
+            trd_no: Some(changed.tid),
+            expire_date: Some(vbank_pg::settle::format_dtm(changed.due)),
         },
     ))
 }

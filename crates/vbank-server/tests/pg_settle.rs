@@ -172,3 +172,43 @@ async fn a_dropped_deposit_notice_is_found_by_query() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn put_vbanks_changes_the_amount_and_due_through_hecto_a1() {
+    let app = TestApp::start().await;
+    let shop = app.merchant("shop").await;
+    let payment = app
+        .issue(&shop, "settle", json!({"vbank_code": "088"}))
+        .await
+        .assert_ok()
+        .clone();
+    let imp_uid = payment["imp_uid"].as_str().unwrap();
+    let due = common::now() + 7200;
+    let changed = app
+        .send(
+            app.request(reqwest::Method::PUT, &format!("/vbanks/{imp_uid}"))
+                .bearer_auth(&shop.token)
+                .json(&json!({"amount": 2500, "vbank_due": due})),
+        )
+        .await
+        .assert_ok()
+        .clone();
+    assert_eq!(changed["amount"], 2500);
+    assert_eq!(changed["vbank_date"], due);
+    assert_eq!(changed["status"], "ready");
+    // Hecto's record changed with it: the old amount is refused, the new one pays.
+    assert_eq!(app.deposit_amount(&payment, 1000).await["accepted"], false);
+    assert_eq!(app.deposit_amount(&payment, 2500).await["accepted"], true);
+    let paid = app.payment(&shop, imp_uid).await.assert_ok().clone();
+    assert_eq!(paid["status"], "paid");
+    assert_eq!(paid["amount"], 2500);
+
+    // A paid account is no longer changed.
+    app.send(
+        app.request(reqwest::Method::PUT, &format!("/vbanks/{imp_uid}"))
+            .bearer_auth(&shop.token)
+            .json(&json!({"amount": 3000})),
+    )
+    .await
+    .assert_error(400, 1);
+}

@@ -136,7 +136,8 @@ async fn write_transition(connection: &mut PgConnection, transition: &Transition
     let after = &transition.payment;
     let updated = sqlx::query(
         "UPDATE payments SET status = $1, cancel_amount = $2, paid_at = $3, failed_at = $4, cancelled_at = $5, \
-         updated_at = $6, fail_reason = $7, cancel_reason = $8, reconcile_at = $9 WHERE imp_uid = $10 AND status = $11",
+         updated_at = $6, fail_reason = $7, cancel_reason = $8, reconcile_at = $9, amount = $10, vbank_date = $11 \
+         WHERE imp_uid = $12 AND status = $13",
     )
     .bind(after.status.as_str())
     .bind(after.cancel_amount.get())
@@ -147,6 +148,8 @@ async fn write_transition(connection: &mut PgConnection, transition: &Transition
     .bind(after.fail_reason.as_deref())
     .bind(after.cancel_reason.as_deref())
     .bind(after.reconcile_at)
+    .bind(after.amount.get())
+    .bind(after.account.due)
     .bind(after.imp_uid.as_str())
     .bind(transition.from.as_str())
     .execute(&mut *connection)

@@ -137,7 +137,8 @@ async fn write_transition(connection: &mut SqliteConnection, transition: &Transi
     let after = &transition.payment;
     let updated = sqlx::query(
         "UPDATE payments SET status = ?, cancel_amount = ?, paid_at = ?, failed_at = ?, cancelled_at = ?, \
-         updated_at = ?, fail_reason = ?, cancel_reason = ?, reconcile_at = ? WHERE imp_uid = ? AND status = ?",
+         updated_at = ?, fail_reason = ?, cancel_reason = ?, reconcile_at = ?, amount = ?, vbank_date = ? \
+         WHERE imp_uid = ? AND status = ?",
     )
     .bind(after.status.as_str())
     .bind(after.cancel_amount.get())
@@ -148,6 +149,8 @@ async fn write_transition(connection: &mut SqliteConnection, transition: &Transi
     .bind(after.fail_reason.as_deref())
     .bind(after.cancel_reason.as_deref())
     .bind(after.reconcile_at)
+    .bind(after.amount.get())
+    .bind(after.account.due)
     .bind(after.imp_uid.as_str())
     .bind(transition.from.as_str())
     .execute(&mut *connection)

@@ -5,9 +5,9 @@
 pub mod wire;
 
 use crate::{
-    classify_send_error, form, Acknowledgement, Authenticity, Connector, IssueRequest, IssuedAccount, Notice,
-    NoticeError, NoticeEvent, NoticeReference, PgError, PgRefusal, PgState, RefundRequest, Refunded, RevokeOutcome,
-    SignedContent, Target,
+    classify_send_error, form, Acknowledgement, Authenticity, Connector, IssueRequest, IssuedAccount, Modified,
+    ModifyRequest, Notice, NoticeError, NoticeEvent, NoticeReference, PgError, PgRefusal, PgState, RefundRequest,
+    Refunded, RevokeOutcome, SignedContent, Target,
 };
 use async_trait::async_trait;
 use chrono::{NaiveDateTime, TimeZone};
@@ -384,6 +384,58 @@ impl Connector for Settle {
             Err(PgError::Unknown(reason)) => RevokeOutcome::Unknown(reason),
             Err(PgError::MissingCredential(name)) => RevokeOutcome::NotSent(format!("missing {name}")),
         }
+    }
+
+    fn modifies_accounts(&self) -> bool {
+        true
+    }
+
+    async fn modify(&self, target: Target<'_>, request: &ModifyRequest<'_>) -> Result<Modified, PgError> {
+        let keys = Self::keys(&target)?;
+        // A1 names the account by its number, which only Hecto's record has.
+        let record = self.lookup(&target, &keys, request.pg_tid, request.now).await?;
+        match state_of(&record, request.pg_tid, request.now)? {
+            PgState::AwaitingDeposit => {}
+            PgState::Deposited { .. } | PgState::Cancelled { .. } => {
+                return Err(PgError::Refused(PgRefusal {
+                    code: wire::RSLT_ALREADY_PAID.into(),
+                    message: "입금대기 상태가 아닌 가상계좌는 변경할 수 없습니다.".into(),
+                }))
+            }
+        }
+        let encrypted_account = record
+            .data
+            .v_acnt_no
+            .ok_or_else(|| unreadable("vAcntNo in Hecto's record"))?;
+        let (trd_dt, trd_tm) = date_time(request.now);
+        let mcht_id = target.channel.mid.as_str();
+        let mcht_trd_no = fresh_order_no("M", request.now);
+        let amount = request.amount.to_string();
+        let body = wire::Envelope {
+            params: wire::Params::request(wire::VER, mcht_id, wire::BIZ_CHANGE, &mcht_trd_no, &trd_dt, &trd_tm),
+            data: wire::ChangeData {
+                pkt_hash: wire::issue_hash(&trd_dt, &trd_tm, mcht_id, &mcht_trd_no, &amount, keys.hash),
+                org_trd_no: request.pg_tid.to_owned(),
+                v_acnt_no: encrypted_account,
+                trd_amt: wire::encrypt(keys.aes, &amount).ok_or(PgError::MissingCredential("aes_key"))?,
+                expire_date: format_dtm(request.due),
+            },
+        };
+        let answer = self
+            .post::<_, wire::ChangeAnswerData>(&target, wire::PATH_VBANK, &body)
+            .await?;
+        if !answer.params.succeeded() {
+            return Err(refusal(&answer.params));
+        }
+        Ok(Modified {
+            amount: request.amount,
+            due: answer
+                .data
+                .expire_date
+                .as_deref()
+                .and_then(parse_dtm)
+                .unwrap_or(request.due),
+        })
     }
 
     async fn query(

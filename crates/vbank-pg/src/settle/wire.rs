@@ -435,6 +435,30 @@ pub struct IssueAnswerData {
     pub acnt_type: Option<String>,
 }
 
+/// A1 `data`: the new `expireDate` and `trdAmt` (AES) [C]; that the account is named by
+/// `orgTrdNo` and `vAcntNo` as in A2, and that `pktHash` is A0's over the new amount, are [I].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ChangeData {
+    pub pkt_hash: String,
+    pub org_trd_no: String,
+    /// AES.
+    pub v_acnt_no: String,
+    /// AES.
+    pub trd_amt: String,
+    pub expire_date: String,
+}
+
+/// A1 answer `data` [I].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ChangeAnswerData {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trd_no: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expire_date: Option<String>,
+}
+
 /// A2 `data` [C]; `bankCd` only with [`RevokeHash::AccountAndBank`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

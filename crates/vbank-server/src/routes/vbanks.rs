@@ -123,10 +123,16 @@ async fn modify(
     fields: Fields,
 ) -> ApiResult<Response> {
     let imp_uid = ImpUid::parse(&imp_uid).ok_or(ApiError::PaymentNotFound)?;
-    // Parsed so that bad input is named before the PG question.
-    let _amount = fields.won("amount")?;
-    let _due = fields.integer("vbank_due")?;
-    let payment = vbanks::modify(&state, merchant.merchant_id, &imp_uid).await?;
+    let amount = fields.won("amount")?;
+    if amount.is_some_and(|amount| amount.is_zero()) {
+        return Err(ApiError::bad_input(
+            "amount",
+            "0보다 커야 합니다.",
+            "must be greater than 0.",
+        ));
+    }
+    let due = fields.integer("vbank_due")?;
+    let payment = vbanks::modify(&state, merchant.merchant_id, &imp_uid, amount, due).await?;
     Ok(envelope::ok(PaymentJson::new(&payment)))
 }
 

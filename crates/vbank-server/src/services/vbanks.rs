@@ -11,7 +11,7 @@ use vbank_core::{
     BankCode, Channel, ChannelSecrets, ImpUid, MerchantUid, Payment, PgProvider, UnixSeconds, VbankStatus, WireStatus,
     Won,
 };
-use vbank_pg::{IssueRequest, PgError, PgRefusal, RevokeOutcome, Target};
+use vbank_pg::{IssueRequest, ModifyRequest, PgError, PgRefusal, RevokeOutcome, Target};
 use vbank_store::TransitionOutcome;
 
 /// A `POST /vbanks` request, parsed.
@@ -345,28 +345,101 @@ pub async fn revoke(
     }
 }
 
-/// `PUT /vbanks/{imp_uid}`: changing an unpaid account's amount or due. i'mport offers
-/// it for Settle Bank (Hecto) only; vbank has no Settle Bank connector yet.
-pub async fn modify(state: &AppState, merchant_id: i64, imp_uid: &ImpUid) -> ApiResult<Payment> {
+/// `PUT /vbanks/{imp_uid}`: changing an unpaid account's amount and/or due, through the
+/// PG (i'mport offers it for Settle Bank only; so does vbank).
+pub async fn modify(
+    state: &AppState,
+    merchant_id: i64,
+    imp_uid: &ImpUid,
+    amount: Option<Won>,
+    due: Option<UnixSeconds>,
+) -> ApiResult<Payment> {
     let payment = state
         .store
         .payment(merchant_id, imp_uid)
         .await?
         .ok_or(ApiError::PaymentNotFound)?;
-    if !payment.status.awaits_deposit() {
+    if payment.status != VbankStatus::Ready {
         return Err(ApiError::Refused(Text::new(
             "가상계좌가 입금대기(ready) 상태가 아닙니다.",
             "The virtual account is not ready.",
         )));
     }
-    Err(ApiError::Refused(Text::new(
-        format!(
-            "가상계좌 정보 변경은 Settle Bank(settle) 에서만 지원됩니다. (이 결제건: {})",
-            payment.pg_provider
-        ),
-        format!(
-            "Changing a virtual account is supported for Settle Bank (settle) only; this payment is {}.",
-            payment.pg_provider
-        ),
-    )))
+    let channel = state
+        .store
+        .channel(payment.channel_id)
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("channel {} of {imp_uid} is gone", payment.channel_id)))?;
+    let connector = state.connectors.get(channel.provider);
+    if !connector.modifies_accounts() {
+        return Err(ApiError::Refused(Text::new(
+            format!(
+                "가상계좌 정보 변경은 Settle Bank(settle) 에서만 지원됩니다. (이 결제건: {})",
+                payment.pg_provider
+            ),
+            format!(
+                "Changing a virtual account is supported for Settle Bank (settle) only; this payment is {}.",
+                payment.pg_provider
+            ),
+        )));
+    }
+    if amount.is_none() && due.is_none() {
+        return Err(ApiError::bad_input(
+            "amount",
+            "amount 또는 vbank_due 중 하나는 필요합니다.",
+            "or vbank_due is required.",
+        ));
+    }
+    let now = state.clock.now();
+    if due.is_some_and(|due| due <= now) {
+        return Err(ApiError::bad_input(
+            "vbank_due",
+            "입금기한은 현재 시각 이후여야 합니다.",
+            "must be in the future.",
+        ));
+    }
+    let base_url = state.pg_base_url(&channel)?;
+    let target = Target {
+        channel: &channel,
+        base_url: &base_url,
+        api_key: None,
+    };
+    if let Some(credential) = connector.missing_credential(&target) {
+        return Err(missing_credential(channel.provider, credential));
+    }
+    let request = ModifyRequest {
+        pg_tid: &payment.pg_tid,
+        amount: amount.unwrap_or(payment.amount),
+        due: due.unwrap_or(payment.account.due),
+        now,
+    };
+    let modified = match connector.modify(target, &request).await {
+        Ok(modified) => modified,
+        Err(PgError::Refused(refusal)) => return Err(pg_failure(&refusal)),
+        Err(PgError::NotSent(reason)) => return Err(pg_unreachable(&reason)),
+        Err(PgError::MissingCredential(name)) => return Err(pg_unreachable(&format!("missing {name}"))),
+        Err(PgError::Unknown(reason)) => {
+            state
+                .store
+                .record_event(imp_uid, now, "change_unknown", &reason)
+                .await?;
+            return Err(ApiError::PgFailure(Text::new(
+                "PG 응답 지연: 변경 결과를 알 수 없습니다. 결제건을 조회한 뒤 다시 요청하세요.",
+                "The PG did not answer: the change's outcome is unknown. Look the payment up, then ask again.",
+            )));
+        }
+    };
+    let audit = format!(
+        "changed at {} to {} won, due {}",
+        channel.provider, modified.amount, modified.due
+    );
+    let change = Box::new(move |stored: &Payment| lifecycle::apply_change(stored, modified.amount, modified.due, now));
+    match state.store.transition(imp_uid, now, &audit, change).await? {
+        TransitionOutcome::Applied(payment) => Ok(payment),
+        TransitionOutcome::Unchanged(_, _) => Err(ApiError::PgFailure(Text::new(
+            "PG에서 변경되었으나 그 사이 결제 상태가 바뀌었습니다. 운영자에게 문의하세요.",
+            "The PG changed the account, but the payment changed meanwhile; contact the operator.",
+        ))),
+        TransitionOutcome::NotFound => Err(ApiError::PaymentNotFound),
+    }
 }
