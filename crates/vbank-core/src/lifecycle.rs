@@ -635,6 +635,29 @@ mod refund_tests {
     }
 
     #[test]
+    fn a_change_applies_only_to_an_account_that_plainly_awaits_its_deposit() {
+        let ready = tests_support::ready_payment();
+        match apply_change(&ready, Won::new(2500).unwrap(), 9_000, 500) {
+            Decision::Apply(t) => {
+                assert_eq!(t.payment.amount.get(), 2500);
+                assert_eq!(t.payment.account.due, 9_000);
+                assert_eq!(t.event, None, "no status changed");
+            }
+            other => panic!("{other:?}"),
+        }
+        let mut in_doubt = ready.clone();
+        in_doubt.status = VbankStatus::RevokeInDoubt;
+        assert!(matches!(
+            apply_change(&in_doubt, Won::new(2500).unwrap(), 9_000, 500),
+            Decision::Anomaly(_)
+        ));
+        assert!(matches!(
+            apply_change(&paid(1000), Won::new(2500).unwrap(), 9_000, 500),
+            Decision::Anomaly(_)
+        ));
+    }
+
+    #[test]
     fn a_ready_account_is_revoked_not_refunded() {
         let ready = tests_support::ready_payment();
         assert_eq!(
