@@ -13,10 +13,10 @@ async fn concurrent_revoke_and_deposit_never_end_both_cancelled_and_paid() {
     for round in 0..60 {
         let pg = if (round / 10) % 2 == 0 { TOSS_PG } else { INICIS_PG };
         let payment = app.issued(&shop, pg).await;
-        // Offset the two by -8 to +50 ms (negative: the revoke waits) so that both
-        // orders happen, and the interleavings in between: the PG decides, never the
-        // timing of vbank's commit.
-        let offset: i64 = [-8, -4, -2, -1, 0, 1, 2, 4, 8, 50][round % 10];
+        // Offset the two by -8 ms to +1 s (negative: the revoke waits) so that both orders
+        // happen even on a loaded machine, and the interleavings in between: the PG
+        // decides, never the timing of vbank's commit.
+        let offset: i64 = [-8, -2, -1, 0, 1, 2, 8, 50, 300, 1000][round % 10];
         let revoke_delay = std::time::Duration::from_millis((-offset).max(0) as u64);
         let deposit_delay = std::time::Duration::from_millis(offset.max(0) as u64);
         let (app_a, app_b) = (app.clone(), app.clone());
