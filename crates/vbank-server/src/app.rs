@@ -23,6 +23,9 @@ pub struct Settings {
     pub webhook_retry_schedule: Vec<Duration>,
     /// The limit of every PG call.
     pub pg_timeout: Duration,
+    /// Whether webhooks may go to loopback or private addresses (sandbox mode, or
+    /// `--allow-private-webhooks`).
+    pub allow_private_webhooks: bool,
     /// How long a node holds a claimed job (a webhook delivery, a reconcile check)
     /// before another node may take it over.
     pub job_lease: Duration,

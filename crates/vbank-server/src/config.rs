@@ -84,6 +84,9 @@ pub struct ServeArgs {
     /// before another node may take it over; longer than a webhook attempt (30 s).
     #[arg(long, env = "VBANK_JOB_LEASE", default_value = "2m", value_parser = duration)]
     pub job_lease: Duration,
+    /// Let webhooks go to loopback or private addresses (always allowed in sandbox mode).
+    #[arg(long, env = "VBANK_ALLOW_PRIVATE_WEBHOOKS")]
+    pub allow_private_webhooks: bool,
     /// This server's address as PGs see it (INICIS signs it into every request).
     #[arg(long, env = "VBANK_CLIENT_IP", default_value = "127.0.0.1")]
     pub client_ip: String,

@@ -53,6 +53,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .map(|schedule| schedule.0)
             .unwrap_or_else(server::default_webhook_retry_schedule),
         job_lease: args.job_lease,
+        allow_private_webhooks: args.allow_private_webhooks,
     };
     let running = server::start(config).await?;
     let url = running.url();

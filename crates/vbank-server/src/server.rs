@@ -43,6 +43,8 @@ pub struct ServeConfig {
     pub reconcile_interval: Duration,
     pub webhook_retry_schedule: Vec<Duration>,
     pub job_lease: Duration,
+    /// Let webhooks go to loopback or private addresses outside sandbox mode.
+    pub allow_private_webhooks: bool,
 }
 
 /// i'mport's retry schedule for webhooks (api.md A7): about a day in all.
@@ -68,6 +70,7 @@ impl ServeConfig {
             reconcile_interval: Duration::from_secs(60),
             webhook_retry_schedule: default_webhook_retry_schedule(),
             job_lease: Duration::from_secs(120),
+            allow_private_webhooks: false,
         }
     }
 }
@@ -189,6 +192,8 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
             webhook_retry_schedule: config.webhook_retry_schedule.clone(),
             pg_timeout: config.pg_timeout,
             job_lease: config.job_lease,
+            // Sandbox mode delivers to the developer's own machine.
+            allow_private_webhooks: config.allow_private_webhooks || config.sandbox != SandboxMode::Off,
         },
         webhook_wakeup: Arc::new(tokio::sync::Notify::new()),
     });

@@ -53,22 +53,89 @@ pub async fn pass(state: &AppState, http: &reqwest::Client) -> ApiResult<usize> 
     let lease_until = now + state.settings.job_lease.as_secs() as i64;
     let jobs = state.store.claim_deliveries(now, lease_until, BATCH).await?;
     let mut attempts = tokio::task::JoinSet::new();
+    let allow_private = state.settings.allow_private_webhooks;
     for job in jobs.iter().cloned() {
         let http = http.clone();
         attempts.spawn(async move {
+            if !allow_private {
+                if let Some(reason) = forbidden_destination(&job.url).await {
+                    let refused = DeliveryAttempt {
+                        at: chrono::Utc::now().timestamp(),
+                        http_status: None,
+                        latency_ms: 0,
+                        error: Some(format!("refused: {reason}")),
+                    };
+                    return (job, refused, true);
+                }
+            }
             let attempt = attempt(&http, &job).await;
-            (job, attempt)
+            (job, attempt, false)
         });
     }
     while let Some(joined) = attempts.join_next().await {
-        let Ok((job, attempt)) = joined else { continue };
-        let state_after = next_state(&state.settings.webhook_retry_schedule, &job, &attempt);
+        let Ok((job, attempt, refused)) = joined else { continue };
+        let state_after = if refused {
+            DeliveryState::Failed
+        } else {
+            next_state(&state.settings.webhook_retry_schedule, &job, &attempt)
+        };
         state
             .store
             .record_attempt(job.delivery_id, &attempt, state_after)
             .await?;
     }
     Ok(jobs.len())
+}
+
+/// Why a webhook URL may not be called: anything but http(s), or a host that resolves to
+/// this machine or a private network (no request forgery through `notice_url`). Allowed in
+/// sandbox mode and with `--allow-private-webhooks`. The address is checked here and
+/// resolved again by the HTTP client; pinning it is left to the security work (issue 8).
+pub async fn forbidden_destination(url: &str) -> Option<String> {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return Some(format!("{url} is not a URL"));
+    };
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Some(format!("{url} is not http(s)"));
+    }
+    let host = parsed.host_str()?.trim_matches(|c| c == '[' || c == ']').to_owned();
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let addresses = match tokio::net::lookup_host((host.as_str(), port)).await {
+        Ok(addresses) => addresses.collect::<Vec<_>>(),
+        Err(error) => return Some(format!("{host} does not resolve ({error})")),
+    };
+    addresses
+        .iter()
+        .find(|address| is_private(address.ip()))
+        .map(|address| {
+            format!(
+                "{host} resolves to the private address {}; start vbank with --allow-private-webhooks to allow it",
+                address.ip()
+            )
+        })
+}
+
+/// Loopback, private, link-local, shared and unspecified addresses.
+pub fn is_private(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                // 100.64.0.0/10, carrier-grade NAT
+                || (v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64)
+        }
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6.is_unspecified()
+                // fc00::/7 unique local, fe80::/10 link-local
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| is_private(std::net::IpAddr::V4(v4)))
+        }
+    }
 }
 
 fn next_state(schedule: &[Duration], job: &DeliveryJob, attempt: &DeliveryAttempt) -> DeliveryState {
@@ -164,6 +231,37 @@ async fn attempt(http: &reqwest::Client, job: &DeliveryJob) -> DeliveryAttempt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn private_addresses_are_recognised() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(is_private(private.parse().unwrap()), "{private}");
+        }
+        for public in ["8.8.8.8", "203.0.113.7", "2001:4860:4860::8888"] {
+            assert!(!is_private(public.parse().unwrap()), "{public}");
+        }
+    }
+
+    #[tokio::test]
+    async fn loopback_and_non_http_destinations_are_refused() {
+        assert!(forbidden_destination("http://127.0.0.1:9/hook").await.is_some());
+        assert!(forbidden_destination("http://localhost/hook").await.is_some());
+        assert!(forbidden_destination("http://[::1]/hook").await.is_some());
+        assert!(forbidden_destination("ftp://example.com/hook").await.is_some());
+        assert!(forbidden_destination("not a url").await.is_some());
+    }
 
     #[test]
     fn signature_matches_the_standard_webhooks_reference_vector() {
