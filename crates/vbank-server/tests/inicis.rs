@@ -157,3 +157,50 @@ async fn an_inicis_deposit_is_confirmed_with_the_pg_before_it_counts() {
     assert_eq!(app.deposit(&payment).await["notified"], true);
     assert_eq!(app.payment(&shop, imp_uid).await.assert_ok()["status"], "paid");
 }
+
+#[tokio::test]
+async fn an_account_the_pg_already_voided_is_recorded_cancelled_on_revoke() {
+    let app = TestApp::start().await;
+    let shop = app.merchant("shop").await;
+    let payment = app.issued(&shop, INICIS_PG).await;
+    let imp_uid = payment["imp_uid"].as_str().unwrap();
+    // Voided at INICIS behind vbank's back (its console, say): INICIS sends no notice of it.
+    let timestamp = vbank_pg::inicis::timestamp(common::now());
+    let tid = payment["pg_tid"].as_str().unwrap();
+    let hash = vbank_pg::inicis::wire::revoke_hash(INIAPI_KEY, &timestamp, "127.0.0.1", "INIpayTest", tid);
+    let body = vbank_pg::form::encode(
+        [
+            ("type", "Refund"),
+            ("paymethod", "GVacct"),
+            ("timestamp", timestamp.as_str()),
+            ("clientIp", "127.0.0.1"),
+            ("mid", "INIpayTest"),
+            ("tid", tid),
+            ("msg", "console"),
+            ("hashData", hash.as_str()),
+        ],
+        encoding_rs::UTF_8,
+    );
+    let voided: serde_json::Value = app
+        .http
+        .post(format!("{}/inicis/api/v1/refund", app.url))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(voided["resultCode"], "00", "{voided}");
+    assert_eq!(app.status_of(&shop, imp_uid).await, "ready");
+
+    // The revoke hears "already cancelled" from INICIS and records what INICIS has.
+    let revoked = app.revoke(&shop, imp_uid, &format!("?pg_api_key={INIAPI_KEY}")).await;
+    let revoked = revoked.assert_ok();
+    assert_eq!(revoked["status"], "cancelled");
+    assert_eq!(revoked["cancel_history"].as_array().unwrap().len(), 1);
+    app.revoke(&shop, imp_uid, &format!("?pg_api_key={INIAPI_KEY}"))
+        .await
+        .assert_error(400, 1);
+}
