@@ -4,7 +4,7 @@
 //! and a lease that frees them if a node dies.
 
 use crate::rows::{
-    axis_column, cancel_entry_from_row, channel_from_row, corrupt, merchant_from_row, order_clause, payment_from_row,
+    cancel_entry_from_row, channel_from_row, corrupt, merchant_from_row, order_clause, payment_from_row, push_filter,
     token_from_row, ABANDONED_AFTER_SECONDS, MERCHANT_COLUMNS, PAYMENT_COLUMNS,
 };
 use crate::{
@@ -486,31 +486,12 @@ impl Store for PostgresStore {
     }
 
     async fn list_payments(&self, merchant_id: i64, filter: &PaymentFilter) -> StoreResult<(u64, Vec<Payment>)> {
-        fn push_conditions(query: &mut QueryBuilder<'_, Postgres>, merchant_id: i64, filter: &PaymentFilter) {
-            query.push(" WHERE merchant_id = ").push_bind(merchant_id);
-            if let Some(merchant_uid) = &filter.merchant_uid {
-                query.push(" AND merchant_uid = ").push_bind(merchant_uid.clone());
-            }
-            if !filter.statuses.is_empty() {
-                query.push(" AND status IN (");
-                let mut separated = query.separated(", ");
-                for status in &filter.statuses {
-                    separated.push_bind(status.as_str());
-                }
-                query.push(")");
-            }
-            if let Some((axis, from, to)) = filter.window {
-                let column = axis_column(axis);
-                query.push(format!(" AND {column} >= ")).push_bind(from);
-                query.push(format!(" AND {column} <= ")).push_bind(to);
-            }
-        }
         let mut count = QueryBuilder::<Postgres>::new("SELECT COUNT(*) FROM payments");
-        push_conditions(&mut count, merchant_id, filter);
+        push_filter(&mut count, merchant_id, filter);
         let total: i64 = count.build_query_scalar().fetch_one(&self.reader).await?;
 
         let mut page = QueryBuilder::<Postgres>::new(format!("SELECT {PAYMENT_COLUMNS} FROM payments"));
-        push_conditions(&mut page, merchant_id, filter);
+        push_filter(&mut page, merchant_id, filter);
         page.push(order_clause(filter.sorting));
         page.push(" LIMIT ").push_bind(i64::from(filter.limit));
         page.push(" OFFSET ").push_bind(filter.offset as i64);

@@ -1,14 +1,41 @@
 //! Reading rows into domain types, and SQL shared by both backends. The backends differ
 //! in dialect (placeholders, locks); what a row means is written once, here.
 
-use crate::{Sorting, StoreError, StoreResult, TimeAxis, TokenRecord};
-use sqlx::{ColumnIndex, Decode, Row, Type};
+use crate::{PaymentFilter, Sorting, StoreError, StoreResult, TimeAxis, TokenRecord};
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Database, Decode, Encode, Postgres, QueryBuilder, Row, Sqlite, Type};
 use std::str::FromStr;
 use vbank_core::payment::{Buyer, VirtualAccount};
 use vbank_core::{
     BankCode, CancelEntry, CancellationId, Channel, ChannelSecrets, ImpUid, Merchant, MerchantUid, Payment, PgProvider,
     VbankStatus, WebhookFormat, WebhookSettings, Won,
 };
+
+/// A column type both backends decode.
+pub(crate) trait Value:
+    for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>
+{
+}
+
+impl<T> Value for T where T: for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres> {}
+
+/// A row of either backend, read by column name.
+pub(crate) trait StoreRow {
+    fn get<T: Value>(&self, column: &str) -> Result<T, sqlx::Error>;
+}
+
+impl StoreRow for SqliteRow {
+    fn get<T: Value>(&self, column: &str) -> Result<T, sqlx::Error> {
+        self.try_get(column)
+    }
+}
+
+impl StoreRow for PgRow {
+    fn get<T: Value>(&self, column: &str) -> Result<T, sqlx::Error> {
+        self.try_get(column)
+    }
+}
 
 /// An idempotency key in flight for longer than this belongs to a request that died.
 pub(crate) const ABANDONED_AFTER_SECONDS: i64 = 300;
@@ -29,70 +56,40 @@ pub(crate) fn provider_from(code: &str) -> StoreResult<PgProvider> {
 pub(crate) const MERCHANT_COLUMNS: &str =
     "id, imp_key, imp_secret_hash, name, webhook_url, webhook_format, webhook_secret";
 
-pub(crate) fn merchant_from_row<'r, R>(row: &'r R) -> StoreResult<Merchant>
-where
-    R: Row,
-    for<'a> &'a str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
-    bool: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-{
-    let format: String = row.try_get("webhook_format")?;
+pub(crate) fn merchant_from_row(row: &impl StoreRow) -> StoreResult<Merchant> {
+    let format: String = row.get("webhook_format")?;
     Ok(Merchant {
-        id: row.try_get("id")?,
-        imp_key: row.try_get("imp_key")?,
-        imp_secret_hash: row.try_get("imp_secret_hash")?,
-        name: row.try_get("name")?,
+        id: row.get("id")?,
+        imp_key: row.get("imp_key")?,
+        imp_secret_hash: row.get("imp_secret_hash")?,
+        name: row.get("name")?,
         webhook: WebhookSettings {
-            url: row.try_get("webhook_url")?,
+            url: row.get("webhook_url")?,
             format: WebhookFormat::parse(&format).ok_or_else(|| corrupt(format!("webhook_format {format}")))?,
-            secret: row.try_get("webhook_secret")?,
+            secret: row.get("webhook_secret")?,
         },
     })
 }
 
-pub(crate) fn channel_from_row<'r, R>(row: &'r R) -> StoreResult<Channel>
-where
-    R: Row,
-    for<'a> &'a str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
-    bool: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-{
-    let secrets: String = row.try_get("secrets")?;
+pub(crate) fn channel_from_row(row: &impl StoreRow) -> StoreResult<Channel> {
+    let secrets: String = row.get("secrets")?;
     Ok(Channel {
-        id: row.try_get("id")?,
-        merchant_id: row.try_get("merchant_id")?,
-        provider: provider_from(&row.try_get::<String, _>("pg_provider")?)?,
-        mid: row.try_get("mid")?,
-        sandbox: row.try_get("sandbox")?,
+        id: row.get("id")?,
+        merchant_id: row.get("merchant_id")?,
+        provider: provider_from(&row.get::<String>("pg_provider")?)?,
+        mid: row.get("mid")?,
+        sandbox: row.get("sandbox")?,
         secrets: serde_json::from_str::<ChannelSecrets>(&secrets).map_err(corrupt)?,
     })
 }
 
-pub(crate) fn token_from_row<'r, R>(row: &'r R) -> StoreResult<TokenRecord>
-where
-    R: Row,
-    for<'a> &'a str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
-    bool: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(crate) fn token_from_row(row: &impl StoreRow) -> StoreResult<TokenRecord> {
     Ok(TokenRecord {
-        token_hash: row.try_get("token_hash")?,
-        token_id: row.try_get("token_id")?,
-        merchant_id: row.try_get("merchant_id")?,
-        issued_at: row.try_get("issued_at")?,
-        expires_at: row.try_get("expires_at")?,
+        token_hash: row.get("token_hash")?,
+        token_id: row.get("token_id")?,
+        merchant_id: row.get("merchant_id")?,
+        issued_at: row.get("issued_at")?,
+        expires_at: row.get("expires_at")?,
     })
 }
 
@@ -100,88 +97,68 @@ pub(crate) fn won(value: i64) -> StoreResult<Won> {
     Won::new(value).map_err(|error| corrupt(format!("amount {value} {error}")))
 }
 
-pub(crate) fn payment_from_row<'r, R>(row: &'r R, cancel_history: Vec<CancelEntry>) -> StoreResult<Payment>
-where
-    R: Row,
-    for<'a> &'a str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
-    bool: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-{
-    let imp_uid: String = row.try_get("imp_uid")?;
-    let merchant_uid: String = row.try_get("merchant_uid")?;
-    let vbank_code: String = row.try_get("vbank_code")?;
-    let status: String = row.try_get("status")?;
-    let notice_urls: String = row.try_get("notice_urls")?;
+pub(crate) fn payment_from_row(row: &impl StoreRow, cancel_history: Vec<CancelEntry>) -> StoreResult<Payment> {
+    let imp_uid: String = row.get("imp_uid")?;
+    let merchant_uid: String = row.get("merchant_uid")?;
+    let vbank_code: String = row.get("vbank_code")?;
+    let status: String = row.get("status")?;
+    let notice_urls: String = row.get("notice_urls")?;
     Ok(Payment {
         imp_uid: ImpUid::parse(&imp_uid).ok_or_else(|| corrupt(format!("imp_uid {imp_uid}")))?,
-        merchant_id: row.try_get("merchant_id")?,
-        channel_id: row.try_get("channel_id")?,
+        merchant_id: row.get("merchant_id")?,
+        channel_id: row.get("channel_id")?,
         merchant_uid: MerchantUid::parse(&merchant_uid).map_err(corrupt)?,
-        pg_provider: provider_from(&row.try_get::<String, _>("pg_provider")?)?,
-        pg_id: row.try_get("pg_id")?,
-        pg_tid: row.try_get("pg_tid")?,
-        pg_secret: row.try_get("pg_secret")?,
-        sandbox: row.try_get("sandbox")?,
-        name: row.try_get("name")?,
-        amount: won(row.try_get("amount")?)?,
-        cancel_amount: won(row.try_get("cancel_amount")?)?,
+        pg_provider: provider_from(&row.get::<String>("pg_provider")?)?,
+        pg_id: row.get("pg_id")?,
+        pg_tid: row.get("pg_tid")?,
+        pg_secret: row.get("pg_secret")?,
+        sandbox: row.get("sandbox")?,
+        name: row.get("name")?,
+        amount: won(row.get("amount")?)?,
+        cancel_amount: won(row.get("cancel_amount")?)?,
         buyer: Buyer {
-            name: row.try_get("buyer_name")?,
-            email: row.try_get("buyer_email")?,
-            tel: row.try_get("buyer_tel")?,
-            addr: row.try_get("buyer_addr")?,
-            postcode: row.try_get("buyer_postcode")?,
+            name: row.get("buyer_name")?,
+            email: row.get("buyer_email")?,
+            tel: row.get("buyer_tel")?,
+            addr: row.get("buyer_addr")?,
+            postcode: row.get("buyer_postcode")?,
         },
-        custom_data: row.try_get("custom_data")?,
+        custom_data: row.get("custom_data")?,
         account: VirtualAccount {
             bank: BankCode::from_kftc(&vbank_code).ok_or_else(|| corrupt(format!("vbank_code {vbank_code}")))?,
-            number: row.try_get("vbank_num")?,
-            holder: row.try_get("vbank_holder")?,
-            due: row.try_get("vbank_date")?,
-            issued_at: row.try_get("vbank_issued_at")?,
+            number: row.get("vbank_num")?,
+            holder: row.get("vbank_holder")?,
+            due: row.get("vbank_date")?,
+            issued_at: row.get("vbank_issued_at")?,
         },
         status: VbankStatus::parse(&status).ok_or_else(|| corrupt(format!("status {status}")))?,
-        started_at: row.try_get("started_at")?,
-        paid_at: row.try_get("paid_at")?,
-        failed_at: row.try_get("failed_at")?,
-        cancelled_at: row.try_get("cancelled_at")?,
-        updated_at: row.try_get("updated_at")?,
-        fail_reason: row.try_get("fail_reason")?,
-        cancel_reason: row.try_get("cancel_reason")?,
-        receipt_url: row.try_get("receipt_url")?,
+        started_at: row.get("started_at")?,
+        paid_at: row.get("paid_at")?,
+        failed_at: row.get("failed_at")?,
+        cancelled_at: row.get("cancelled_at")?,
+        updated_at: row.get("updated_at")?,
+        fail_reason: row.get("fail_reason")?,
+        cancel_reason: row.get("cancel_reason")?,
+        receipt_url: row.get("receipt_url")?,
         notice_urls: serde_json::from_str(&notice_urls).map_err(corrupt)?,
         cancel_history,
-        reconcile_at: row.try_get("reconcile_at")?,
-        reconcile_step: u32::try_from(row.try_get::<i64, _>("reconcile_step")?).map_err(corrupt)?,
+        reconcile_at: row.get("reconcile_at")?,
+        reconcile_step: u32::try_from(row.get::<i64>("reconcile_step")?).map_err(corrupt)?,
     })
 }
 
-pub(crate) fn cancel_entry_from_row<'r, R>(row: &'r R) -> StoreResult<CancelEntry>
-where
-    R: Row,
-    for<'a> &'a str: ColumnIndex<R>,
-    String: Decode<'r, R::Database> + Type<R::Database>,
-    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
-    i64: Decode<'r, R::Database> + Type<R::Database>,
-    Option<i64>: Decode<'r, R::Database> + Type<R::Database>,
-    bool: Decode<'r, R::Database> + Type<R::Database>,
-    Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
-{
+pub(crate) fn cancel_entry_from_row(row: &impl StoreRow) -> StoreResult<CancelEntry> {
     Ok(CancelEntry {
-        cancellation_id: CancellationId::from_stored(row.try_get("cancellation_id")?),
-        pg_tid: row.try_get("pg_tid")?,
-        amount: won(row.try_get("amount")?)?,
-        cancelled_at: row.try_get("cancelled_at")?,
-        reason: row.try_get("reason")?,
-        receipt_url: row.try_get("receipt_url")?,
+        cancellation_id: CancellationId::from_stored(row.get("cancellation_id")?),
+        pg_tid: row.get("pg_tid")?,
+        amount: won(row.get("amount")?)?,
+        cancelled_at: row.get("cancelled_at")?,
+        reason: row.get("reason")?,
+        receipt_url: row.get("receipt_url")?,
     })
 }
 
-pub(crate) fn axis_column(axis: TimeAxis) -> &'static str {
+fn axis_column(axis: TimeAxis) -> &'static str {
     match axis {
         TimeAxis::Started => "started_at",
         TimeAxis::Paid => "paid_at",
@@ -197,4 +174,34 @@ pub(crate) fn order_clause(sorting: Sorting) -> String {
         " ORDER BY {} {direction}, imp_uid {direction}",
         axis_column(sorting.axis)
     )
+}
+
+/// The `WHERE` of a merchant's payment listing: the same text on both backends, with
+/// each backend's placeholders.
+pub(crate) fn push_filter<'args, DB: Database>(
+    query: &mut QueryBuilder<'args, DB>,
+    merchant_id: i64,
+    filter: &PaymentFilter,
+) where
+    i64: Encode<'args, DB> + Type<DB>,
+    String: Encode<'args, DB> + Type<DB>,
+    &'static str: Encode<'args, DB> + Type<DB>,
+{
+    query.push(" WHERE merchant_id = ").push_bind(merchant_id);
+    if let Some(merchant_uid) = &filter.merchant_uid {
+        query.push(" AND merchant_uid = ").push_bind(merchant_uid.clone());
+    }
+    if !filter.statuses.is_empty() {
+        query.push(" AND status IN (");
+        let mut separated = query.separated(", ");
+        for status in &filter.statuses {
+            separated.push_bind(status.as_str());
+        }
+        query.push(")");
+    }
+    if let Some((axis, from, to)) = filter.window {
+        let column = axis_column(axis);
+        query.push(format!(" AND {column} >= ")).push_bind(from);
+        query.push(format!(" AND {column} <= ")).push_bind(to);
+    }
 }
