@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tower::Layer;
-use tower_http::normalize_path::NormalizePathLayer;
+use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
 use tower_http::trace::TraceLayer;
 use vbank_core::lifecycle::RevokedStatus;
 use vbank_core::time::SystemClock;
@@ -139,6 +139,15 @@ async fn shutdown_signal() {
     }
 }
 
+/// The layers every answer of the server passes through: the language of messages,
+/// tracing, and trailing slashes (`/payments/findAll/{m}/`) trimmed before routing.
+pub fn with_edge_layers(router: Router) -> NormalizePath<Router> {
+    let router = router
+        .layer(middleware::from_fn(language_layer))
+        .layer(TraceLayer::new_for_http());
+    NormalizePathLayer::trim_trailing_slash().layer(router)
+}
+
 /// Opens the store, binds the address and serves in the background.
 pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
     let store = vbank_store::open(&config.database_url)
@@ -211,11 +220,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
     if let Some(sandbox) = &sandbox {
         router = router.merge(sandbox.router());
     }
-    let router = router
-        .layer(middleware::from_fn(language_layer))
-        .layer(TraceLayer::new_for_http());
-    // Trailing slashes (`/payments/findAll/{m}/`) are trimmed before routing.
-    let app = NormalizePathLayer::trim_trailing_slash().layer(router);
+    let app = with_edge_layers(router);
 
     let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

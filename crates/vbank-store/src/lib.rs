@@ -6,6 +6,7 @@
 //! that returns (the row, its `cancel_history` entry, its outbox event and an audit
 //! line) in the same commit, or nothing.
 
+mod group_commit;
 mod postgres;
 mod rows;
 mod sqlite;
@@ -35,6 +36,8 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("database commit failed: {0}")]
+    CommitFailed(String),
     #[error("unsupported database URL {0}: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     UnsupportedUrl(String),
 }

@@ -1,11 +1,12 @@
 //! The embedded default: one SQLite file in WAL mode with `synchronous=FULL`, so that
 //! a commit acknowledged to a client survives a power cut.
 //!
-//! Writes go through a single connection (SQLite has one writer anyway; one
-//! connection also makes write transactions queue in the pool instead of failing with
-//! SQLITE_BUSY) and begin with `BEGIN IMMEDIATE`, the SQLite form of a row lock.
-//! Reads use a pool of their own and never wait for writers.
+//! Writes go through a single connection (SQLite has one writer anyway), owned by the
+//! group committer (`group_commit.rs`): each write runs in a savepoint of a shared
+//! `BEGIN IMMEDIATE` transaction, the SQLite form of a row lock, and is answered after
+//! the commit that holds it. Reads use a pool of their own and never wait for writers.
 
+use crate::group_commit::GroupCommitter;
 use crate::rows::{
     cancel_entry_from_row, channel_from_row, corrupt, merchant_from_row, order_clause, payment_from_row, push_filter,
     token_from_row, ABANDONED_AFTER_SECONDS, MERCHANT_COLUMNS, PAYMENT_COLUMNS,
@@ -16,7 +17,8 @@ use crate::{
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use futures_util::FutureExt;
+use sqlx::{ConnectOptions, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
@@ -29,7 +31,7 @@ use vbank_core::{
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 pub struct SqliteStore {
-    writer: SqlitePool,
+    writer: GroupCommitter,
     reader: SqlitePool,
 }
 
@@ -42,21 +44,20 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
-            .await?;
-        MIGRATOR.run(&writer).await?;
+        let mut connection = options.connect().await?;
+        MIGRATOR.run(&mut connection).await?;
         // One process owns a SQLite file: leases held by a process that died are void.
         sqlx::query("UPDATE webhook_deliveries SET leased_until = NULL WHERE leased_until IS NOT NULL")
-            .execute(&writer)
+            .execute(&mut connection)
             .await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore {
+            writer: GroupCommitter::start(connection),
+            reader,
+        })
     }
 }
 
@@ -190,66 +191,391 @@ async fn write_transition(connection: &mut SqliteConnection, transition: &Transi
     Ok(())
 }
 
+async fn create_merchant(tx: &mut SqliteConnection, merchant: NewMerchant) -> StoreResult<(Merchant, Vec<Channel>)> {
+    let now = chrono::Utc::now().timestamp();
+    let inserted = sqlx::query(
+        "INSERT INTO merchants (imp_key, imp_secret_hash, name, created_at, webhook_url, webhook_format, \
+         webhook_secret) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (imp_key) DO NOTHING RETURNING id",
+    )
+    .bind(&merchant.imp_key)
+    .bind(&merchant.imp_secret_hash)
+    .bind(&merchant.name)
+    .bind(now)
+    .bind(merchant.webhook.url.as_deref())
+    .bind(merchant.webhook.format.as_str())
+    .bind(merchant.webhook.secret.as_deref())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = inserted else {
+        return Err(StoreError::Conflict(format!(
+            "a merchant with imp_key {} exists already; choose another --imp-key",
+            merchant.imp_key
+        )));
+    };
+    let merchant_id: i64 = row.try_get("id")?;
+    let mut channels = Vec::with_capacity(merchant.channels.len());
+    for (position, channel) in merchant.channels.iter().enumerate() {
+        let secrets = serde_json::to_string(&channel.secrets).map_err(corrupt)?;
+        let row = sqlx::query(
+            "INSERT INTO channels (merchant_id, pg_provider, mid, sandbox, secrets, position) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(merchant_id)
+        .bind(channel.provider.code())
+        .bind(&channel.mid)
+        .bind(channel.sandbox)
+        .bind(secrets)
+        .bind(position as i64)
+        .fetch_one(&mut *tx)
+        .await?;
+        channels.push(Channel {
+            id: row.try_get("id")?,
+            merchant_id,
+            provider: channel.provider,
+            mid: channel.mid.clone(),
+            sandbox: channel.sandbox,
+            secrets: channel.secrets.clone(),
+        });
+    }
+    Ok((
+        Merchant {
+            id: merchant_id,
+            imp_key: merchant.imp_key,
+            imp_secret_hash: merchant.imp_secret_hash,
+            name: merchant.name,
+            webhook: merchant.webhook,
+        },
+        channels,
+    ))
+}
+
+async fn insert_payment(tx: &mut SqliteConnection, payment: &Payment) -> StoreResult<()> {
+    let placeholders = vec!["?"; 35].join(", ");
+    let notice_urls = serde_json::to_string(&payment.notice_urls).map_err(corrupt)?;
+    sqlx::query(&format!(
+        "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ({placeholders})"
+    ))
+    .bind(payment.imp_uid.as_str())
+    .bind(payment.merchant_id)
+    .bind(payment.channel_id)
+    .bind(payment.merchant_uid.as_str())
+    .bind(payment.pg_provider.code())
+    .bind(&payment.pg_id)
+    .bind(&payment.pg_tid)
+    .bind(payment.pg_secret.as_deref())
+    .bind(payment.sandbox)
+    .bind(payment.name.as_deref())
+    .bind(payment.amount.get())
+    .bind(payment.cancel_amount.get())
+    .bind(payment.buyer.name.as_deref())
+    .bind(payment.buyer.email.as_deref())
+    .bind(payment.buyer.tel.as_deref())
+    .bind(payment.buyer.addr.as_deref())
+    .bind(payment.buyer.postcode.as_deref())
+    .bind(payment.custom_data.as_deref())
+    .bind(payment.account.bank.kftc())
+    .bind(&payment.account.number)
+    .bind(payment.account.holder.as_deref())
+    .bind(payment.account.due)
+    .bind(payment.account.issued_at)
+    .bind(payment.status.as_str())
+    .bind(payment.started_at)
+    .bind(payment.paid_at)
+    .bind(payment.failed_at)
+    .bind(payment.cancelled_at)
+    .bind(payment.updated_at)
+    .bind(payment.fail_reason.as_deref())
+    .bind(payment.cancel_reason.as_deref())
+    .bind(payment.receipt_url.as_deref())
+    .bind(notice_urls)
+    .bind(payment.reconcile_at)
+    .bind(payment.reconcile_step)
+    .execute(&mut *tx)
+    .await?;
+    insert_outbox(
+        &mut *tx,
+        payment,
+        payment.status.wire().as_str(),
+        None,
+        payment.started_at,
+    )
+    .await?;
+    insert_event(&mut *tx, &payment.imp_uid, payment.started_at, "issued", &payment.pg_tid).await?;
+    Ok(())
+}
+
+async fn transition(
+    tx: &mut SqliteConnection,
+    imp_uid: &ImpUid,
+    now: UnixSeconds,
+    audit: &str,
+    decide: Decide,
+) -> StoreResult<TransitionOutcome> {
+    let row = sqlx::query(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE imp_uid = ?"))
+        .bind(imp_uid.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(payment) = hydrate(&mut *tx, row.into_iter().collect()).await?.pop() else {
+        return Ok(TransitionOutcome::NotFound);
+    };
+    match decide(&payment) {
+        Decision::Apply(transition) => {
+            write_transition(&mut *tx, &transition).await?;
+            let detail = format!(
+                "{} -> {}: {audit}",
+                transition.from.as_str(),
+                transition.payment.status.as_str()
+            );
+            insert_event(&mut *tx, imp_uid, now, "transition", &detail).await?;
+            Ok(TransitionOutcome::Applied(transition.payment))
+        }
+        unchanged @ Decision::AlreadyRecorded => {
+            Ok(TransitionOutcome::Unchanged(payment, unchanged))
+        }
+        Decision::Anomaly(anomaly) => {
+            insert_event(&mut *tx, imp_uid, now, "anomaly", &format!("{anomaly:?}: {audit}")).await?;
+            Ok(TransitionOutcome::Unchanged(payment, Decision::Anomaly(anomaly)))
+        }
+    }
+}
+
+async fn claim_for_reconcile(
+    tx: &mut SqliteConnection,
+    now: UnixSeconds,
+    lease_until: UnixSeconds,
+    limit: u32,
+) -> StoreResult<Vec<Payment>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE reconcile_at IS NOT NULL AND reconcile_at <= ? \
+         AND status IN ('ready', 'revoke_in_doubt') ORDER BY reconcile_at LIMIT ?"
+    ))
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await?;
+    let payments = hydrate(&mut *tx, rows).await?;
+    for payment in &payments {
+        // The lease: no other worker takes it until then; a worker that died frees it then.
+        sqlx::query("UPDATE payments SET reconcile_at = ? WHERE imp_uid = ?")
+            .bind(lease_until)
+            .bind(payment.imp_uid.as_str())
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(payments)
+}
+
+async fn reschedule(
+    tx: &mut SqliteConnection,
+    imp_uid: &ImpUid,
+    reconcile_at: Option<UnixSeconds>,
+    step: u32,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE payments SET reconcile_at = ?, reconcile_step = ? \
+         WHERE imp_uid = ? AND status IN ('ready', 'revoke_in_doubt')",
+    )
+    .bind(reconcile_at)
+    .bind(step)
+    .bind(imp_uid.as_str())
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+async fn expand_outbox(tx: &mut SqliteConnection, now: UnixSeconds, limit: u32) -> StoreResult<usize> {
+    let events = sqlx::query(
+        "SELECT o.id, o.merchant_id, o.imp_uid, p.notice_urls, m.webhook_url FROM outbox o \
+         JOIN payments p ON p.imp_uid = o.imp_uid JOIN merchants m ON m.id = o.merchant_id \
+         WHERE o.expanded = 0 ORDER BY o.id LIMIT ?",
+    )
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await?;
+    for event in &events {
+        let event_id: i64 = event.try_get("id")?;
+        let notice_urls: Vec<String> = serde_json::from_str(event.try_get("notice_urls")?).map_err(corrupt)?;
+        let default_url: Option<String> = event.try_get("webhook_url")?;
+        let urls = if notice_urls.is_empty() {
+            default_url.into_iter().collect()
+        } else {
+            notice_urls
+        };
+        for url in urls {
+            sqlx::query(
+                "INSERT INTO webhook_deliveries (outbox_id, merchant_id, imp_uid, url, state, next_attempt_at, \
+                 created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+            )
+            .bind(event_id)
+            .bind(event.try_get::<i64, _>("merchant_id")?)
+            .bind(event.try_get::<String, _>("imp_uid")?)
+            .bind(url)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE outbox SET expanded = 1 WHERE id = ?")
+            .bind(event_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(events.len())
+}
+
+async fn claim_deliveries(
+    tx: &mut SqliteConnection,
+    now: UnixSeconds,
+    lease_until: UnixSeconds,
+    limit: u32,
+) -> StoreResult<Vec<DeliveryJob>> {
+    let rows = sqlx::query(
+        "SELECT d.id, d.outbox_id, d.url, d.attempts, o.imp_uid, o.merchant_uid, o.status, o.cancellation_id, \
+         m.webhook_format, m.webhook_secret FROM webhook_deliveries d JOIN outbox o ON o.id = d.outbox_id \
+         JOIN merchants m ON m.id = d.merchant_id \
+         WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND (d.leased_until IS NULL OR d.leased_until <= ?) \
+         ORDER BY d.next_attempt_at, d.id LIMIT ?",
+    )
+    .bind(now)
+    .bind(now)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut jobs = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let delivery_id: i64 = row.try_get("id")?;
+        // The lease: nobody else picks it up until then; a crash frees it by then.
+        sqlx::query("UPDATE webhook_deliveries SET leased_until = ? WHERE id = ?")
+            .bind(lease_until)
+            .bind(delivery_id)
+            .execute(&mut *tx)
+            .await?;
+        let format: String = row.try_get("webhook_format")?;
+        jobs.push(DeliveryJob {
+            delivery_id,
+            event_id: row.try_get("outbox_id")?,
+            url: row.try_get("url")?,
+            attempts: row.try_get("attempts")?,
+            imp_uid: row.try_get("imp_uid")?,
+            merchant_uid: row.try_get("merchant_uid")?,
+            status: row.try_get("status")?,
+            cancellation_id: row.try_get("cancellation_id")?,
+            format: WebhookFormat::parse(&format).ok_or_else(|| corrupt(format!("webhook_format {format}")))?,
+            secret: row.try_get("webhook_secret")?,
+        });
+    }
+    Ok(jobs)
+}
+
+async fn record_attempt(
+    tx: &mut SqliteConnection,
+    delivery_id: i64,
+    attempt: &DeliveryAttempt,
+    state: DeliveryState,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO webhook_attempts (delivery_id, at, http_status, latency_ms, error) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(delivery_id)
+    .bind(attempt.at)
+    .bind(attempt.http_status.map(i64::from))
+    .bind(attempt.latency_ms)
+    .bind(attempt.error.as_deref())
+    .execute(&mut *tx)
+    .await?;
+    let (state_name, next_attempt_at, delivered_at) = match state {
+        DeliveryState::Delivered => ("delivered", None, Some(attempt.at)),
+        DeliveryState::RetryAt(at) => ("pending", Some(at), None),
+        DeliveryState::Failed => ("failed", None, None),
+    };
+    sqlx::query(
+        "UPDATE webhook_deliveries SET attempts = attempts + 1, state = ?, next_attempt_at = ?, delivered_at = ?, \
+         leased_until = NULL WHERE id = ?",
+    )
+    .bind(state_name)
+    .bind(next_attempt_at)
+    .bind(delivered_at)
+    .bind(delivery_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+async fn resend_delivery(
+    tx: &mut SqliteConnection,
+    merchant_id: i64,
+    delivery_id: i64,
+    now: UnixSeconds,
+) -> StoreResult<bool> {
+    let updated = sqlx::query(
+        "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = ? WHERE id = ? AND merchant_id = ?",
+    )
+    .bind(now)
+    .bind(delivery_id)
+    .bind(merchant_id)
+    .execute(tx)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+async fn claim_idempotency_key(
+    tx: &mut SqliteConnection,
+    merchant_id: i64,
+    key: &str,
+    request_hash: &str,
+    now: UnixSeconds,
+) -> StoreResult<IdempotencyClaim> {
+    let existing = sqlx::query(
+        "SELECT request_hash, status_code, body, created_at FROM idempotency_keys WHERE merchant_id = ? AND key = ?",
+    )
+    .bind(merchant_id)
+    .bind(key)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let claim = match existing {
+        None => {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (merchant_id, key, request_hash, created_at) VALUES (?, ?, ?, ?)",
+            )
+            .bind(merchant_id)
+            .bind(key)
+            .bind(request_hash)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            IdempotencyClaim::Claimed
+        }
+        Some(row) => match row.try_get::<Option<i64>, _>("status_code")? {
+            // A first request that never finished (its process died) is abandoned.
+            None if row.try_get::<i64, _>("created_at")? < now - ABANDONED_AFTER_SECONDS => {
+                sqlx::query(
+                    "UPDATE idempotency_keys SET request_hash = ?, created_at = ? WHERE merchant_id = ? AND key = ?",
+                )
+                .bind(request_hash)
+                .bind(now)
+                .bind(merchant_id)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+                IdempotencyClaim::Claimed
+            }
+            None => IdempotencyClaim::InFlight,
+            Some(status) => IdempotencyClaim::Done {
+                request_hash: row.try_get("request_hash")?,
+                status: status as u16,
+                body: row.try_get::<Option<Vec<u8>>, _>("body")?.unwrap_or_default(),
+            },
+        },
+    };
+    Ok(claim)
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_merchant(&self, merchant: NewMerchant) -> StoreResult<(Merchant, Vec<Channel>)> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let now = chrono::Utc::now().timestamp();
-        let inserted = sqlx::query(
-            "INSERT INTO merchants (imp_key, imp_secret_hash, name, created_at, webhook_url, webhook_format, \
-             webhook_secret) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (imp_key) DO NOTHING RETURNING id",
-        )
-        .bind(&merchant.imp_key)
-        .bind(&merchant.imp_secret_hash)
-        .bind(&merchant.name)
-        .bind(now)
-        .bind(merchant.webhook.url.as_deref())
-        .bind(merchant.webhook.format.as_str())
-        .bind(merchant.webhook.secret.as_deref())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = inserted else {
-            return Err(StoreError::Conflict(format!(
-                "a merchant with imp_key {} exists already; choose another --imp-key",
-                merchant.imp_key
-            )));
-        };
-        let merchant_id: i64 = row.try_get("id")?;
-        let mut channels = Vec::with_capacity(merchant.channels.len());
-        for (position, channel) in merchant.channels.iter().enumerate() {
-            let secrets = serde_json::to_string(&channel.secrets).map_err(corrupt)?;
-            let row = sqlx::query(
-                "INSERT INTO channels (merchant_id, pg_provider, mid, sandbox, secrets, position) \
-                 VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(merchant_id)
-            .bind(channel.provider.code())
-            .bind(&channel.mid)
-            .bind(channel.sandbox)
-            .bind(secrets)
-            .bind(position as i64)
-            .fetch_one(&mut *tx)
-            .await?;
-            channels.push(Channel {
-                id: row.try_get("id")?,
-                merchant_id,
-                provider: channel.provider,
-                mid: channel.mid.clone(),
-                sandbox: channel.sandbox,
-                secrets: channel.secrets.clone(),
-            });
-        }
-        tx.commit().await?;
-        Ok((
-            Merchant {
-                id: merchant_id,
-                imp_key: merchant.imp_key,
-                imp_secret_hash: merchant.imp_secret_hash,
-                name: merchant.name,
-                webhook: merchant.webhook,
-            },
-            channels,
-        ))
+        self.writer
+            .write(move |tx| async move { create_merchant(tx, merchant).await }.boxed())
+            .await
     }
 
     async fn merchant_count(&self) -> StoreResult<i64> {
@@ -292,38 +618,63 @@ impl Store for SqliteStore {
     }
 
     async fn update_channel_secrets(&self, channel_id: i64, secrets: &ChannelSecrets) -> StoreResult<()> {
-        sqlx::query("UPDATE channels SET secrets = ? WHERE id = ?")
-            .bind(serde_json::to_string(secrets).map_err(corrupt)?)
-            .bind(channel_id)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        let secrets = serde_json::to_string(secrets).map_err(corrupt)?;
+        self.writer
+            .write(move |tx| {
+                async move {
+                    sqlx::query("UPDATE channels SET secrets = ? WHERE id = ?")
+                        .bind(secrets)
+                        .bind(channel_id)
+                        .execute(tx)
+                        .await?;
+                    Ok(())
+                }
+                .boxed()
+            })
+            .await
     }
 
     async fn server_key(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
-        sqlx::query("INSERT INTO server_keys (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(candidate)
-            .execute(&self.writer)
-            .await?;
-        Ok(sqlx::query_scalar("SELECT value FROM server_keys WHERE name = ?")
-            .bind(name)
-            .fetch_one(&self.writer)
-            .await?)
+        let (name, candidate) = (name.to_owned(), candidate.to_vec());
+        self.writer
+            .write(move |tx| {
+                async move {
+                    sqlx::query("INSERT INTO server_keys (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
+                        .bind(&name)
+                        .bind(candidate)
+                        .execute(&mut *tx)
+                        .await?;
+                    Ok(sqlx::query_scalar("SELECT value FROM server_keys WHERE name = ?")
+                        .bind(name)
+                        .fetch_one(tx)
+                        .await?)
+                }
+                .boxed()
+            })
+            .await
     }
 
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO tokens (token_hash, token_id, merchant_id, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(&token.token_hash)
-        .bind(&token.token_id)
-        .bind(token.merchant_id)
-        .bind(token.issued_at)
-        .bind(token.expires_at)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        let token = token.clone();
+        self.writer
+            .write(move |tx| {
+                async move {
+                    sqlx::query(
+                        "INSERT INTO tokens (token_hash, token_id, merchant_id, issued_at, expires_at) \
+                         VALUES (?, ?, ?, ?, ?)",
+                    )
+                    .bind(token.token_hash)
+                    .bind(token.token_id)
+                    .bind(token.merchant_id)
+                    .bind(token.issued_at)
+                    .bind(token.expires_at)
+                    .execute(tx)
+                    .await?;
+                    Ok(())
+                }
+                .boxed()
+            })
+            .await
     }
 
     async fn token_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<TokenRecord>> {
@@ -337,84 +688,49 @@ impl Store for SqliteStore {
     }
 
     async fn live_token(&self, merchant_id: i64, now: UnixSeconds) -> StoreResult<Option<TokenRecord>> {
-        // Read through the writer so that a token inserted a moment ago is seen.
-        sqlx::query(
-            "SELECT token_hash, token_id, merchant_id, issued_at, expires_at FROM tokens \
-             WHERE merchant_id = ? AND expires_at > ? ORDER BY issued_at DESC, expires_at DESC LIMIT 1",
-        )
-        .bind(merchant_id)
-        .bind(now)
-        .fetch_optional(&self.writer)
-        .await?
-        .as_ref()
-        .map(token_from_row)
-        .transpose()
+        // Read in the writer's order, so that a token committed a moment ago is seen.
+        self.writer
+            .write(move |tx| {
+                async move {
+                    sqlx::query(
+                        "SELECT token_hash, token_id, merchant_id, issued_at, expires_at FROM tokens \
+                         WHERE merchant_id = ? AND expires_at > ? ORDER BY issued_at DESC, expires_at DESC LIMIT 1",
+                    )
+                    .bind(merchant_id)
+                    .bind(now)
+                    .fetch_optional(tx)
+                    .await?
+                    .as_ref()
+                    .map(token_from_row)
+                    .transpose()
+                }
+                .boxed()
+            })
+            .await
     }
 
     async fn extend_token(&self, token_hash: &[u8], expires_at: UnixSeconds) -> StoreResult<()> {
-        sqlx::query("UPDATE tokens SET expires_at = MAX(expires_at, ?) WHERE token_hash = ?")
-            .bind(expires_at)
-            .bind(token_hash)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        let token_hash = token_hash.to_vec();
+        self.writer
+            .write(move |tx| {
+                async move {
+                    sqlx::query("UPDATE tokens SET expires_at = MAX(expires_at, ?) WHERE token_hash = ?")
+                        .bind(expires_at)
+                        .bind(token_hash)
+                        .execute(tx)
+                        .await?;
+                    Ok(())
+                }
+                .boxed()
+            })
+            .await
     }
 
     async fn insert_payment(&self, payment: &Payment) -> StoreResult<()> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let placeholders = vec!["?"; 35].join(", ");
-        let notice_urls = serde_json::to_string(&payment.notice_urls).map_err(corrupt)?;
-        sqlx::query(&format!(
-            "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ({placeholders})"
-        ))
-        .bind(payment.imp_uid.as_str())
-        .bind(payment.merchant_id)
-        .bind(payment.channel_id)
-        .bind(payment.merchant_uid.as_str())
-        .bind(payment.pg_provider.code())
-        .bind(&payment.pg_id)
-        .bind(&payment.pg_tid)
-        .bind(payment.pg_secret.as_deref())
-        .bind(payment.sandbox)
-        .bind(payment.name.as_deref())
-        .bind(payment.amount.get())
-        .bind(payment.cancel_amount.get())
-        .bind(payment.buyer.name.as_deref())
-        .bind(payment.buyer.email.as_deref())
-        .bind(payment.buyer.tel.as_deref())
-        .bind(payment.buyer.addr.as_deref())
-        .bind(payment.buyer.postcode.as_deref())
-        .bind(payment.custom_data.as_deref())
-        .bind(payment.account.bank.kftc())
-        .bind(&payment.account.number)
-        .bind(payment.account.holder.as_deref())
-        .bind(payment.account.due)
-        .bind(payment.account.issued_at)
-        .bind(payment.status.as_str())
-        .bind(payment.started_at)
-        .bind(payment.paid_at)
-        .bind(payment.failed_at)
-        .bind(payment.cancelled_at)
-        .bind(payment.updated_at)
-        .bind(payment.fail_reason.as_deref())
-        .bind(payment.cancel_reason.as_deref())
-        .bind(payment.receipt_url.as_deref())
-        .bind(notice_urls)
-        .bind(payment.reconcile_at)
-        .bind(payment.reconcile_step)
-        .execute(&mut *tx)
-        .await?;
-        insert_outbox(
-            &mut tx,
-            payment,
-            payment.status.wire().as_str(),
-            None,
-            payment.started_at,
-        )
-        .await?;
-        insert_event(&mut tx, &payment.imp_uid, payment.started_at, "issued", &payment.pg_tid).await?;
-        tx.commit().await?;
-        Ok(())
+        let payment = payment.clone();
+        self.writer
+            .write(move |tx| async move { insert_payment(tx, &payment).await }.boxed())
+            .await
     }
 
     async fn payment(&self, merchant_id: i64, imp_uid: &ImpUid) -> StoreResult<Option<Payment>> {
@@ -507,36 +823,10 @@ impl Store for SqliteStore {
         audit: &str,
         decide: Decide,
     ) -> StoreResult<TransitionOutcome> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let row = sqlx::query(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE imp_uid = ?"))
-            .bind(imp_uid.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(payment) = hydrate(&mut *tx, row.into_iter().collect()).await?.pop() else {
-            return Ok(TransitionOutcome::NotFound);
-        };
-        match decide(&payment) {
-            Decision::Apply(transition) => {
-                write_transition(&mut tx, &transition).await?;
-                let detail = format!(
-                    "{} -> {}: {audit}",
-                    transition.from.as_str(),
-                    transition.payment.status.as_str()
-                );
-                insert_event(&mut tx, imp_uid, now, "transition", &detail).await?;
-                tx.commit().await?;
-                Ok(TransitionOutcome::Applied(transition.payment))
-            }
-            unchanged @ Decision::AlreadyRecorded => {
-                tx.rollback().await?;
-                Ok(TransitionOutcome::Unchanged(payment, unchanged))
-            }
-            Decision::Anomaly(anomaly) => {
-                insert_event(&mut tx, imp_uid, now, "anomaly", &format!("{anomaly:?}: {audit}")).await?;
-                tx.commit().await?;
-                Ok(TransitionOutcome::Unchanged(payment, Decision::Anomaly(anomaly)))
-            }
-        }
+        let (imp_uid, audit) = (imp_uid.clone(), audit.to_owned());
+        self.writer
+            .write(move |tx| async move { transition(tx, &imp_uid, now, &audit, decide).await }.boxed())
+            .await
     }
 
     async fn claim_for_reconcile(
@@ -545,81 +835,23 @@ impl Store for SqliteStore {
         lease_until: UnixSeconds,
         limit: u32,
     ) -> StoreResult<Vec<Payment>> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let rows = sqlx::query(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE reconcile_at IS NOT NULL AND reconcile_at <= ? \
-             AND status IN ('ready', 'revoke_in_doubt') ORDER BY reconcile_at LIMIT ?"
-        ))
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await?;
-        let payments = hydrate(&mut *tx, rows).await?;
-        for payment in &payments {
-            // The lease: no other worker takes it until then; a worker that died frees it then.
-            sqlx::query("UPDATE payments SET reconcile_at = ? WHERE imp_uid = ?")
-                .bind(lease_until)
-                .bind(payment.imp_uid.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(payments)
+        self.writer
+            .write(move |tx| async move { claim_for_reconcile(tx, now, lease_until, limit).await }.boxed())
+            .await
     }
 
     async fn reschedule(&self, imp_uid: &ImpUid, reconcile_at: Option<UnixSeconds>, step: u32) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE payments SET reconcile_at = ?, reconcile_step = ? \
-             WHERE imp_uid = ? AND status IN ('ready', 'revoke_in_doubt')",
-        )
-        .bind(reconcile_at)
-        .bind(step)
-        .bind(imp_uid.as_str())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        let imp_uid = imp_uid.clone();
+        self.writer
+            .write(move |tx| async move { reschedule(tx, &imp_uid, reconcile_at, step).await }.boxed())
+            .await
     }
 
+
     async fn expand_outbox(&self, now: UnixSeconds, limit: u32) -> StoreResult<usize> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let events = sqlx::query(
-            "SELECT o.id, o.merchant_id, o.imp_uid, p.notice_urls, m.webhook_url FROM outbox o \
-             JOIN payments p ON p.imp_uid = o.imp_uid JOIN merchants m ON m.id = o.merchant_id \
-             WHERE o.expanded = 0 ORDER BY o.id LIMIT ?",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await?;
-        for event in &events {
-            let event_id: i64 = event.try_get("id")?;
-            let notice_urls: Vec<String> = serde_json::from_str(event.try_get("notice_urls")?).map_err(corrupt)?;
-            let default_url: Option<String> = event.try_get("webhook_url")?;
-            let urls = if notice_urls.is_empty() {
-                default_url.into_iter().collect()
-            } else {
-                notice_urls
-            };
-            for url in urls {
-                sqlx::query(
-                    "INSERT INTO webhook_deliveries (outbox_id, merchant_id, imp_uid, url, state, next_attempt_at, \
-                     created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-                )
-                .bind(event_id)
-                .bind(event.try_get::<i64, _>("merchant_id")?)
-                .bind(event.try_get::<String, _>("imp_uid")?)
-                .bind(url)
-                .bind(now)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            }
-            sqlx::query("UPDATE outbox SET expanded = 1 WHERE id = ?")
-                .bind(event_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(events.len())
+        self.writer
+            .write(move |tx| async move { expand_outbox(tx, now, limit).await }.boxed())
+            .await
     }
 
     async fn claim_deliveries(
@@ -628,44 +860,9 @@ impl Store for SqliteStore {
         lease_until: UnixSeconds,
         limit: u32,
     ) -> StoreResult<Vec<DeliveryJob>> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let rows = sqlx::query(
-            "SELECT d.id, d.outbox_id, d.url, d.attempts, o.imp_uid, o.merchant_uid, o.status, o.cancellation_id, \
-             m.webhook_format, m.webhook_secret FROM webhook_deliveries d JOIN outbox o ON o.id = d.outbox_id \
-             JOIN merchants m ON m.id = d.merchant_id \
-             WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND (d.leased_until IS NULL OR d.leased_until <= ?) \
-             ORDER BY d.next_attempt_at, d.id LIMIT ?",
-        )
-        .bind(now)
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut jobs = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let delivery_id: i64 = row.try_get("id")?;
-            // The lease: nobody else picks it up until then; a crash frees it by then.
-            sqlx::query("UPDATE webhook_deliveries SET leased_until = ? WHERE id = ?")
-                .bind(lease_until)
-                .bind(delivery_id)
-                .execute(&mut *tx)
-                .await?;
-            let format: String = row.try_get("webhook_format")?;
-            jobs.push(DeliveryJob {
-                delivery_id,
-                event_id: row.try_get("outbox_id")?,
-                url: row.try_get("url")?,
-                attempts: row.try_get("attempts")?,
-                imp_uid: row.try_get("imp_uid")?,
-                merchant_uid: row.try_get("merchant_uid")?,
-                status: row.try_get("status")?,
-                cancellation_id: row.try_get("cancellation_id")?,
-                format: WebhookFormat::parse(&format).ok_or_else(|| corrupt(format!("webhook_format {format}")))?,
-                secret: row.try_get("webhook_secret")?,
-            });
-        }
-        tx.commit().await?;
-        Ok(jobs)
+        self.writer
+            .write(move |tx| async move { claim_deliveries(tx, now, lease_until, limit).await }.boxed())
+            .await
     }
 
     async fn record_attempt(
@@ -674,34 +871,10 @@ impl Store for SqliteStore {
         attempt: &DeliveryAttempt,
         state: DeliveryState,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            "INSERT INTO webhook_attempts (delivery_id, at, http_status, latency_ms, error) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(delivery_id)
-        .bind(attempt.at)
-        .bind(attempt.http_status.map(i64::from))
-        .bind(attempt.latency_ms)
-        .bind(attempt.error.as_deref())
-        .execute(&mut *tx)
-        .await?;
-        let (state_name, next_attempt_at, delivered_at) = match state {
-            DeliveryState::Delivered => ("delivered", None, Some(attempt.at)),
-            DeliveryState::RetryAt(at) => ("pending", Some(at), None),
-            DeliveryState::Failed => ("failed", None, None),
-        };
-        sqlx::query(
-            "UPDATE webhook_deliveries SET attempts = attempts + 1, state = ?, next_attempt_at = ?, delivered_at = ?, \
-             leased_until = NULL WHERE id = ?",
-        )
-        .bind(state_name)
-        .bind(next_attempt_at)
-        .bind(delivered_at)
-        .bind(delivery_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let attempt = attempt.clone();
+        self.writer
+            .write(move |tx| async move { record_attempt(tx, delivery_id, &attempt, state).await }.boxed())
+            .await
     }
 
     async fn deliveries(&self, merchant_id: i64, imp_uid: &str) -> StoreResult<Vec<DeliveryRecord>> {
@@ -753,16 +926,12 @@ impl Store for SqliteStore {
     }
 
     async fn resend_delivery(&self, merchant_id: i64, delivery_id: i64, now: UnixSeconds) -> StoreResult<bool> {
-        let updated = sqlx::query(
-            "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = ? WHERE id = ? AND merchant_id = ?",
-        )
-        .bind(now)
-        .bind(delivery_id)
-        .bind(merchant_id)
-        .execute(&self.writer)
-        .await?;
-        Ok(updated.rows_affected() == 1)
+        self.writer
+            .write(move |tx| async move { resend_delivery(tx, merchant_id, delivery_id, now).await }.boxed())
+            .await
     }
+
+
 
     async fn claim_idempotency_key(
         &self,
@@ -771,51 +940,10 @@ impl Store for SqliteStore {
         request_hash: &str,
         now: UnixSeconds,
     ) -> StoreResult<IdempotencyClaim> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let existing = sqlx::query(
-            "SELECT request_hash, status_code, body, created_at FROM idempotency_keys WHERE merchant_id = ? AND key = ?",
-        )
-        .bind(merchant_id)
-        .bind(key)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let claim = match existing {
-            None => {
-                sqlx::query(
-                    "INSERT INTO idempotency_keys (merchant_id, key, request_hash, created_at) VALUES (?, ?, ?, ?)",
-                )
-                .bind(merchant_id)
-                .bind(key)
-                .bind(request_hash)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                IdempotencyClaim::Claimed
-            }
-            Some(row) => match row.try_get::<Option<i64>, _>("status_code")? {
-                // A first request that never finished (its process died) is abandoned.
-                None if row.try_get::<i64, _>("created_at")? < now - ABANDONED_AFTER_SECONDS => {
-                    sqlx::query(
-                        "UPDATE idempotency_keys SET request_hash = ?, created_at = ? WHERE merchant_id = ? AND key = ?",
-                    )
-                    .bind(request_hash)
-                    .bind(now)
-                    .bind(merchant_id)
-                    .bind(key)
-                    .execute(&mut *tx)
-                    .await?;
-                    IdempotencyClaim::Claimed
-                }
-                None => IdempotencyClaim::InFlight,
-                Some(status) => IdempotencyClaim::Done {
-                    request_hash: row.try_get("request_hash")?,
-                    status: status as u16,
-                    body: row.try_get::<Option<Vec<u8>>, _>("body")?.unwrap_or_default(),
-                },
-            },
-        };
-        tx.commit().await?;
-        Ok(claim)
+        let (key, request_hash) = (key.to_owned(), request_hash.to_owned());
+        self.writer
+            .write(move |tx| async move { claim_idempotency_key(tx, merchant_id, &key, &request_hash, now).await }.boxed())
+            .await
     }
 
     async fn finish_idempotency_key(
@@ -824,37 +952,52 @@ impl Store for SqliteStore {
         key: &str,
         answer: Option<(u16, &[u8])>,
     ) -> StoreResult<()> {
-        match answer {
-            Some((status, body)) => {
-                sqlx::query("UPDATE idempotency_keys SET status_code = ?, body = ? WHERE merchant_id = ? AND key = ?")
-                    .bind(i64::from(status))
-                    .bind(body)
-                    .bind(merchant_id)
-                    .bind(key)
-                    .execute(&self.writer)
-                    .await?
-            }
-            None => {
-                sqlx::query("DELETE FROM idempotency_keys WHERE merchant_id = ? AND key = ? AND status_code IS NULL")
-                    .bind(merchant_id)
-                    .bind(key)
-                    .execute(&self.writer)
-                    .await?
-            }
-        };
-        Ok(())
+        let key = key.to_owned();
+        let answer = answer.map(|(status, body)| (status, body.to_vec()));
+        self.writer
+            .write(move |tx| {
+                async move {
+                    match answer {
+                        Some((status, body)) => {
+                            sqlx::query(
+                                "UPDATE idempotency_keys SET status_code = ?, body = ? WHERE merchant_id = ? AND key = ?",
+                            )
+                            .bind(i64::from(status))
+                            .bind(body)
+                            .bind(merchant_id)
+                            .bind(key)
+                            .execute(tx)
+                            .await?
+                        }
+                        None => {
+                            sqlx::query(
+                                "DELETE FROM idempotency_keys WHERE merchant_id = ? AND key = ? AND status_code IS NULL",
+                            )
+                            .bind(merchant_id)
+                            .bind(key)
+                            .execute(tx)
+                            .await?
+                        }
+                    };
+                    Ok(())
+                }
+                .boxed()
+            })
+            .await
     }
 
     async fn record_event(&self, imp_uid: &ImpUid, at: UnixSeconds, kind: &str, detail: &str) -> StoreResult<()> {
-        let mut connection = self.writer.acquire().await?;
-        insert_event(&mut connection, imp_uid, at, kind, detail).await
+        let (imp_uid, kind, detail) = (imp_uid.clone(), kind.to_owned(), detail.to_owned());
+        self.writer
+            .write(move |tx| async move { insert_event(tx, &imp_uid, at, &kind, &detail).await }.boxed())
+            .await
     }
 
     async fn outbox_events(&self, imp_uid: &ImpUid) -> StoreResult<Vec<(String, Option<String>)>> {
         Ok(
             sqlx::query_as("SELECT status, cancellation_id FROM outbox WHERE imp_uid = ? ORDER BY id")
                 .bind(imp_uid.as_str())
-                .fetch_all(&self.writer)
+                .fetch_all(&self.reader)
                 .await?,
         )
     }
