@@ -30,7 +30,11 @@ pub async fn serve(database_url: String) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(localhost).await?;
     let fixed_addr = listener.local_addr()?;
     tokio::spawn(async move {
-        let _ = axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(fixed)).await;
+        let _ = axum::serve(
+            listener,
+            axum::ServiceExt::<axum::extract::Request>::into_make_service(fixed),
+        )
+        .await;
     });
 
     println!("ready {} http://{fixed_addr}/fixed", server.url());

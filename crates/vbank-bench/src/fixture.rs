@@ -90,7 +90,10 @@ pub async fn prepare(database_url: &str, payments: i64) -> anyhow::Result<Fixtur
             connection.execute("ANALYZE payments").await?;
         }
     }
-    eprintln!("  loaded {payments} payments in {:.1} s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "  loaded {payments} payments in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(Fixture {
         merchant_id: merchant.id,
     })

@@ -117,8 +117,12 @@ impl Scratch {
                 let mut admin = sqlx::PgConnection::connect(url)
                     .await
                     .with_context(|| format!("cannot connect to {url}; is PostgreSQL running?"))?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut admin).await?;
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                    .execute(&mut admin)
+                    .await?;
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await?;
                 let (base, _) = url.rsplit_once('/').context("the PostgreSQL URL needs a /DATABASE")?;
                 Ok(Scratch {
                     url: format!("{base}/{name}"),
@@ -198,7 +202,13 @@ async fn measure(plan: &Plan, url: &str) -> anyhow::Result<Summary> {
             async move { expect_ok(client.get(fixed_url.as_str()).send().await).await }
         }
     };
-    load::run(plan.concurrency, Duration::from_millis(500), u64::MAX, get_fixed.clone()).await;
+    load::run(
+        plan.concurrency,
+        Duration::from_millis(500),
+        u64::MAX,
+        get_fixed.clone(),
+    )
+    .await;
     let fixed_json = load::run(plan.concurrency, phase, u64::MAX, get_fixed).await;
 
     eprintln!("  lookup: GET /payments/{{imp_uid}}");
@@ -217,7 +227,13 @@ async fn measure(plan: &Plan, url: &str) -> anyhow::Result<Summary> {
             }
         }
     };
-    load::run(plan.concurrency, Duration::from_millis(500), u64::MAX, lookup_one.clone()).await;
+    load::run(
+        plan.concurrency,
+        Duration::from_millis(500),
+        u64::MAX,
+        lookup_one.clone(),
+    )
+    .await;
     let lookup = load::run(plan.concurrency, phase, u64::MAX, lookup_one).await;
 
     eprintln!("  issue: POST /vbanks (Toss sandbox)");
@@ -395,7 +411,11 @@ pub async fn sweep(plan: &Plan, out: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(out)?;
     let mut rows = Vec::new();
     for payments in [10_000, 1_000_000, 10_000_000] {
-        let summary = once(&Plan { payments, ..plan.clone() }).await?;
+        let summary = once(&Plan {
+            payments,
+            ..plan.clone()
+        })
+        .await?;
         summary.print();
         summary.check()?;
         rows.push(summary);

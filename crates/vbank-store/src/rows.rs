@@ -147,6 +147,16 @@ pub(crate) fn payment_from_row(row: &impl StoreRow, cancel_history: Vec<CancelEn
     })
 }
 
+/// Whether a payment row can have `cancel_history` entries: only a revoke (`cancelled`,
+/// or `failed` as some PGs show it) or a refund (`cancel_amount > 0`) writes one, in the
+/// same commit as that status or amount. Reads skip the history query for the rest,
+/// which is most payments.
+pub(crate) fn may_have_history(row: &impl StoreRow) -> StoreResult<bool> {
+    let status: String = row.get("status")?;
+    let cancel_amount: i64 = row.get("cancel_amount")?;
+    Ok(cancel_amount > 0 || status == "cancelled" || status == "failed")
+}
+
 pub(crate) fn cancel_entry_from_row(row: &impl StoreRow) -> StoreResult<CancelEntry> {
     Ok(CancelEntry {
         cancellation_id: CancellationId::from_stored(row.get("cancellation_id")?),

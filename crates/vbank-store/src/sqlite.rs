@@ -8,16 +8,16 @@
 
 use crate::group_commit::GroupCommitter;
 use crate::rows::{
-    cancel_entry_from_row, channel_from_row, corrupt, merchant_from_row, order_clause, payment_from_row, push_filter,
-    token_from_row, ABANDONED_AFTER_SECONDS, MERCHANT_COLUMNS, PAYMENT_COLUMNS,
+    cancel_entry_from_row, channel_from_row, corrupt, may_have_history, merchant_from_row, order_clause,
+    payment_from_row, push_filter, token_from_row, ABANDONED_AFTER_SECONDS, MERCHANT_COLUMNS, PAYMENT_COLUMNS,
 };
 use crate::{
     Decide, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryState, IdempotencyClaim, NewMerchant, PaymentFilter,
     Store, StoreError, StoreResult, TokenRecord, TransitionOutcome,
 };
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use futures_util::FutureExt;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{ConnectOptions, QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -66,17 +66,23 @@ async fn hydrate<'c, E>(executor: E, rows: Vec<SqliteRow>) -> StoreResult<Vec<Pa
 where
     E: sqlx::Executor<'c, Database = Sqlite>,
 {
-    if rows.is_empty() {
-        return Ok(Vec::new());
+    let mut with_history = Vec::new();
+    for row in &rows {
+        if may_have_history(row)? {
+            with_history.push(row.try_get::<String, _>("imp_uid")?);
+        }
     }
     let mut histories: HashMap<String, Vec<CancelEntry>> = HashMap::new();
+    if with_history.is_empty() {
+        return rows.iter().map(|row| payment_from_row(row, Vec::new())).collect();
+    }
     let mut query = QueryBuilder::<Sqlite>::new(
         "SELECT cancellation_id, imp_uid, pg_tid, amount, cancelled_at, reason, receipt_url \
          FROM cancel_history WHERE imp_uid IN (",
     );
     let mut separated = query.separated(", ");
-    for row in &rows {
-        separated.push_bind(row.try_get::<String, _>("imp_uid")?);
+    for imp_uid in with_history {
+        separated.push_bind(imp_uid);
     }
     query.push(") ORDER BY cancelled_at, rowid");
     for row in query.build().fetch_all(executor).await? {
@@ -300,7 +306,14 @@ async fn insert_payment(tx: &mut SqliteConnection, payment: &Payment) -> StoreRe
         payment.started_at,
     )
     .await?;
-    insert_event(&mut *tx, &payment.imp_uid, payment.started_at, "issued", &payment.pg_tid).await?;
+    insert_event(
+        &mut *tx,
+        &payment.imp_uid,
+        payment.started_at,
+        "issued",
+        &payment.pg_tid,
+    )
+    .await?;
     Ok(())
 }
 
@@ -329,9 +342,7 @@ async fn transition(
             insert_event(&mut *tx, imp_uid, now, "transition", &detail).await?;
             Ok(TransitionOutcome::Applied(transition.payment))
         }
-        unchanged @ Decision::AlreadyRecorded => {
-            Ok(TransitionOutcome::Unchanged(payment, unchanged))
-        }
+        unchanged @ Decision::AlreadyRecorded => Ok(TransitionOutcome::Unchanged(payment, unchanged)),
         Decision::Anomaly(anomaly) => {
             insert_event(&mut *tx, imp_uid, now, "anomaly", &format!("{anomaly:?}: {audit}")).await?;
             Ok(TransitionOutcome::Unchanged(payment, Decision::Anomaly(anomaly)))
@@ -847,7 +858,6 @@ impl Store for SqliteStore {
             .await
     }
 
-
     async fn expand_outbox(&self, now: UnixSeconds, limit: u32) -> StoreResult<usize> {
         self.writer
             .write(move |tx| async move { expand_outbox(tx, now, limit).await }.boxed())
@@ -931,8 +941,6 @@ impl Store for SqliteStore {
             .await
     }
 
-
-
     async fn claim_idempotency_key(
         &self,
         merchant_id: i64,
@@ -942,7 +950,9 @@ impl Store for SqliteStore {
     ) -> StoreResult<IdempotencyClaim> {
         let (key, request_hash) = (key.to_owned(), request_hash.to_owned());
         self.writer
-            .write(move |tx| async move { claim_idempotency_key(tx, merchant_id, &key, &request_hash, now).await }.boxed())
+            .write(move |tx| {
+                async move { claim_idempotency_key(tx, merchant_id, &key, &request_hash, now).await }.boxed()
+            })
             .await
     }
 
@@ -958,26 +968,22 @@ impl Store for SqliteStore {
             .write(move |tx| {
                 async move {
                     match answer {
-                        Some((status, body)) => {
-                            sqlx::query(
-                                "UPDATE idempotency_keys SET status_code = ?, body = ? WHERE merchant_id = ? AND key = ?",
-                            )
-                            .bind(i64::from(status))
-                            .bind(body)
-                            .bind(merchant_id)
-                            .bind(key)
-                            .execute(tx)
-                            .await?
-                        }
-                        None => {
-                            sqlx::query(
-                                "DELETE FROM idempotency_keys WHERE merchant_id = ? AND key = ? AND status_code IS NULL",
-                            )
-                            .bind(merchant_id)
-                            .bind(key)
-                            .execute(tx)
-                            .await?
-                        }
+                        Some((status, body)) => sqlx::query(
+                            "UPDATE idempotency_keys SET status_code = ?, body = ? WHERE merchant_id = ? AND key = ?",
+                        )
+                        .bind(i64::from(status))
+                        .bind(body)
+                        .bind(merchant_id)
+                        .bind(key)
+                        .execute(tx)
+                        .await?,
+                        None => sqlx::query(
+                            "DELETE FROM idempotency_keys WHERE merchant_id = ? AND key = ? AND status_code IS NULL",
+                        )
+                        .bind(merchant_id)
+                        .bind(key)
+                        .execute(tx)
+                        .await?,
                     };
                     Ok(())
                 }
