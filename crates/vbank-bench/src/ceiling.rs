@@ -3,9 +3,7 @@
 //! the same rows and the same durability settings as the server, and no HTTP at all.
 
 use crate::fixture::{preloaded_imp_uid, Backend};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sqlx::{ConnectOptions, Connection};
-use std::str::FromStr;
+use sqlx::Connection;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,31 +22,31 @@ pub async fn commit_rate(
     let started = Instant::now();
     match Backend::of(database_url) {
         Backend::Sqlite => {
-            let mut connection = SqliteConnectOptions::from_str(database_url)?
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Full)
-                .connect()
-                .await?;
-            let mut n = 0;
-            while started.elapsed() < deadline {
-                let imp_uid = preloaded_imp_uid(spread(n, payments));
-                let mut tx = connection.begin_with("BEGIN IMMEDIATE").await?;
-                sqlx::query("UPDATE payments SET updated_at = updated_at + 1 WHERE imp_uid = ?")
-                    .bind(&imp_uid)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO outbox (merchant_id, imp_uid, merchant_uid, status, created_at, expanded) \
-                     VALUES (?, ?, 'bench', 'cancelled', 0, 1)",
-                )
-                .bind(merchant_id)
-                .bind(&imp_uid)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                n += 1;
-            }
-            committed.store(n as u64, Ordering::Relaxed);
+            // The store's own driver and settings, on a thread as its writer runs.
+            let path = database_url.trim_start_matches("sqlite://").to_owned();
+            let commits = tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
+                let connection = rusqlite::Connection::open(path)?;
+                connection.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")?;
+                let mut n = 0;
+                while started.elapsed() < deadline {
+                    let imp_uid = preloaded_imp_uid(spread(n, payments));
+                    connection.execute_batch("BEGIN IMMEDIATE")?;
+                    connection
+                        .prepare_cached("UPDATE payments SET updated_at = updated_at + 1 WHERE imp_uid = ?")?
+                        .execute([&imp_uid])?;
+                    connection
+                        .prepare_cached(
+                            "INSERT INTO outbox (merchant_id, imp_uid, merchant_uid, status, created_at, expanded) \
+                             VALUES (?, ?, 'bench', 'cancelled', 0, 1)",
+                        )?
+                        .execute(rusqlite::params![merchant_id, imp_uid])?;
+                    connection.execute_batch("COMMIT")?;
+                    n += 1;
+                }
+                Ok(n as u64)
+            })
+            .await??;
+            committed.store(commits, Ordering::Relaxed);
         }
         Backend::Postgres => {
             let mut workers = Vec::new();

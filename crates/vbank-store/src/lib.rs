@@ -38,6 +38,10 @@ pub enum StoreError {
     Conflict(String),
     #[error("database commit failed: {0}")]
     CommitFailed(String),
+    #[error("SQLite error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     #[error("unsupported database URL {0}: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     UnsupportedUrl(String),
 }
