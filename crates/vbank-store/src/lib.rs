@@ -8,6 +8,7 @@
 
 mod group_commit;
 mod postgres;
+mod read_pool;
 mod rows;
 mod sqlite;
 

@@ -4,13 +4,14 @@
 //! Writes go through a single connection (SQLite has one writer anyway), owned by the
 //! group committer's thread (`group_commit.rs`): each write runs in a savepoint of a
 //! shared `BEGIN IMMEDIATE` transaction, the SQLite form of a row lock, and is answered
-//! after the commit that holds it. Reads use a pool of their own (on blocking threads)
+//! after the commit that holds it. Reads use reader threads of their own (`read_pool.rs`)
 //! and never wait for writers. Statements are prepared once per connection and cached.
 //!
 //! Migrations run through sqlx's migrator, as on PostgreSQL; queries use rusqlite, which
 //! runs a statement on the calling thread instead of handing each one to a worker.
 
 use crate::group_commit::GroupCommitter;
+use crate::read_pool::ReadPool;
 use crate::rows::{
     cancel_entry_from_row, channel_from_row, corrupt, may_have_history, merchant_from_row, order_clause,
     payment_from_row, push_filter, token_from_row, SqlBuilder, ABANDONED_AFTER_SECONDS, MERCHANT_COLUMNS,
@@ -22,7 +23,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Params};
+use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, Params};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::{ConnectOptions, Connection as _};
 use std::collections::HashMap;
@@ -44,7 +45,7 @@ const STATEMENT_CACHE: usize = 64;
 
 pub struct SqliteStore {
     writer: GroupCommitter,
-    readers: deadpool_sqlite::Pool,
+    readers: ReadPool,
 }
 
 /// The file a `sqlite://PATH` (or `sqlite:PATH`) URL names; query options are sqlx's.
@@ -88,46 +89,26 @@ impl SqliteStore {
         })
         .await
         .map_err(|error| StoreError::Unavailable(error.to_string()))??;
-        let readers = deadpool_sqlite::Config::new(path)
-            .builder(deadpool_sqlite::Runtime::Tokio1)
-            .map_err(|error| StoreError::Unavailable(error.to_string()))?
-            .max_size(READERS)
-            .post_create(deadpool_sqlite::Hook::async_fn(|connection, _| {
-                Box::pin(async move {
-                    connection
-                        .interact(|connection| {
-                            configure(connection)?;
-                            // A reader never writes, whatever a bug might ask of it.
-                            connection.execute_batch("PRAGMA query_only = ON")
-                        })
-                        .await
-                        .map_err(|error| deadpool_sqlite::HookError::Message(error.to_string().into()))?
-                        .map_err(deadpool_sqlite::HookError::Backend)
-                })
-            }))
-            .build()
-            .map_err(|error| StoreError::Unavailable(error.to_string()))?;
+        let readers = ReadPool::start(READERS, move || {
+            let connection = Connection::open_with_flags(
+                &path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            configure(&connection)?;
+            Ok(connection)
+        })?;
         Ok(SqliteStore {
             writer: GroupCommitter::start(writer).map_err(|error| StoreError::Unavailable(error.to_string()))?,
             readers,
         })
     }
 
-    /// Runs `body` on a read connection, on a blocking thread.
     async fn read<T, F>(&self, body: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        let connection = self
-            .readers
-            .get()
-            .await
-            .map_err(|error| StoreError::Unavailable(error.to_string()))?;
-        connection
-            .interact(move |connection| body(connection))
-            .await
-            .map_err(|error| StoreError::Unavailable(error.to_string()))?
+        self.readers.read(body).await
     }
 }
 
