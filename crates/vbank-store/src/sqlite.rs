@@ -14,8 +14,8 @@ use crate::group_commit::GroupCommitter;
 use crate::read_pool::ReadPool;
 use crate::rows::{
     cancel_entry_from_row, channel_from_row, corrupt, may_have_history, merchant_from_row, order_clause,
-    payment_from_row, push_filter, token_from_row, SqlBuilder, ABANDONED_AFTER_SECONDS, MERCHANT_COLUMNS,
-    PAYMENT_COLUMNS,
+    payment_from_row, push_filter, token_from_row, Positional, SqlBuilder, ABANDONED_AFTER_SECONDS, MERCHANT_COLUMNS,
+    PAYMENT_COLUMNS, PAYMENT_COLUMN_NAMES,
 };
 use crate::{
     Decide, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryState, IdempotencyClaim, NewMerchant, PaymentFilter,
@@ -46,6 +46,51 @@ const STATEMENT_CACHE: usize = 64;
 pub struct SqliteStore {
     writer: GroupCommitter,
     readers: ReadPool,
+    _checkpointer: Checkpointer,
+}
+
+/// Copies committed pages from the WAL into the database file, off the writer's path:
+/// with `synchronous=FULL` a checkpoint waits for the disk twice, and inside a commit it
+/// would hold up every writer of the batch. A passive checkpoint every quarter second
+/// keeps up with any load this machine can commit; one that cannot finish (readers
+/// still on old pages) is retried, and a WAL grown past `WAL_RESTART_PAGES` is restarted
+/// (briefly waiting for writers). Stops when the store is dropped.
+struct Checkpointer {
+    _stop: std::sync::mpsc::Sender<()>,
+}
+
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+const WAL_RESTART_PAGES: i64 = 65_536;
+
+impl Checkpointer {
+    fn start(open: impl FnOnce() -> rusqlite::Result<Connection> + Send + 'static) -> StoreResult<Checkpointer> {
+        let connection = open()?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("vbank-sqlite-checkpoint".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
+                    let checkpoint = |mode: &str| {
+                        connection.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+                            row.get::<_, i64>(1)
+                        })
+                    };
+                    match checkpoint("PASSIVE") {
+                        Ok(wal_pages) if wal_pages > WAL_RESTART_PAGES => {
+                            if let Err(error) = checkpoint("RESTART") {
+                                tracing::warn!(%error, wal_pages, "the WAL could not be restarted; retrying");
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(error) => tracing::warn!(%error, "a WAL checkpoint failed; retrying"),
+                    }
+                }
+                // A last one, so that a clean stop leaves the database file whole.
+                let _ = connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            })
+            .map_err(|error| StoreError::Unavailable(format!("cannot start the checkpoint thread: {error}")))?;
+        Ok(Checkpointer { _stop: stop })
+    }
 }
 
 /// The file a `sqlite://PATH` (or `sqlite:PATH`) URL names; query options are sqlx's.
@@ -80,6 +125,8 @@ impl SqliteStore {
         let writer = tokio::task::spawn_blocking(move || -> StoreResult<Connection> {
             let connection = Connection::open(writer_path)?;
             configure(&connection)?;
+            // Checkpoints run on their own thread (`Checkpointer`), not inside a commit.
+            connection.pragma_update(None, "wal_autocheckpoint", 0)?;
             // One process owns a SQLite file: leases held by a process that died are void.
             connection.execute(
                 "UPDATE webhook_deliveries SET leased_until = NULL WHERE leased_until IS NOT NULL",
@@ -89,17 +136,25 @@ impl SqliteStore {
         })
         .await
         .map_err(|error| StoreError::Unavailable(error.to_string()))??;
+        let reader_path = path.clone();
         let readers = ReadPool::start(READERS, move || {
             let connection = Connection::open_with_flags(
-                &path,
+                &reader_path,
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )?;
+            configure(&connection)?;
+            Ok(connection)
+        })?;
+        let checkpoint_path = path.clone();
+        let checkpointer = Checkpointer::start(move || {
+            let connection = Connection::open(&checkpoint_path)?;
             configure(&connection)?;
             Ok(connection)
         })?;
         Ok(SqliteStore {
             writer: GroupCommitter::start(writer).map_err(|error| StoreError::Unavailable(error.to_string()))?,
             readers,
+            _checkpointer: checkpointer,
         })
     }
 
@@ -153,6 +208,7 @@ static RECONCILE_DUE: LazyLock<String> = LazyLock::new(|| {
          AND status IN ('ready', 'revoke_in_doubt') ORDER BY reconcile_at LIMIT ?"
     )
 });
+const CHANNEL_BY_ID: &str = "SELECT id, merchant_id, pg_provider, mid, sandbox, secrets FROM channels WHERE id = ?";
 static MERCHANT_BY_IMP_KEY: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE imp_key = ?"));
 
@@ -164,10 +220,14 @@ fn load_payments(connection: &Connection, sql: &str, parameters: impl Params) ->
     let mut payments = Vec::new();
     let mut with_history = Vec::new();
     while let Some(row) = rows.next()? {
-        if may_have_history(row)? {
+        let row = Positional {
+            row,
+            names: &PAYMENT_COLUMN_NAMES,
+        };
+        if may_have_history(&row)? {
             with_history.push(payments.len());
         }
-        payments.push(payment_from_row(row, Vec::new())?);
+        payments.push(payment_from_row(&row, Vec::new())?);
     }
     if with_history.is_empty() {
         return Ok(payments);
@@ -627,8 +687,7 @@ impl Store for SqliteStore {
 
     async fn channel(&self, channel_id: i64) -> StoreResult<Option<Channel>> {
         self.read(move |db| {
-            let mut statement =
-                db.prepare_cached("SELECT id, merchant_id, pg_provider, mid, sandbox, secrets FROM channels WHERE id = ?")?;
+            let mut statement = db.prepare_cached(CHANNEL_BY_ID)?;
             let mut rows = statement.query([channel_id])?;
             rows.next()?.map(channel_from_row).transpose()
         })
@@ -725,6 +784,23 @@ impl Store for SqliteStore {
         let imp_uid = imp_uid.clone();
         self.read(move |db| Ok(load_payments(db, &MERCHANTS_PAYMENT, params![imp_uid.as_str(), merchant_id])?.pop()))
             .await
+    }
+
+    async fn payment_with_channel(&self, merchant_id: i64, imp_uid: &ImpUid) -> StoreResult<Option<(Payment, Channel)>> {
+        let imp_uid = imp_uid.clone();
+        self.read(move |db| {
+            let Some(payment) = load_payments(db, &MERCHANTS_PAYMENT, params![imp_uid.as_str(), merchant_id])?.pop()
+            else {
+                return Ok(None);
+            };
+            let mut statement = db.prepare_cached(CHANNEL_BY_ID)?;
+            let mut rows = statement.query([payment.channel_id])?;
+            match rows.next()? {
+                Some(row) => Ok(Some((payment, channel_from_row(row)?))),
+                None => Err(StoreError::Corrupt(format!("channel {} of {imp_uid} is gone", payment.channel_id))),
+            }
+        })
+        .await
     }
 
     async fn payment_for_pg(&self, imp_uid: &ImpUid) -> StoreResult<Option<Payment>> {
