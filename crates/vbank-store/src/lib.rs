@@ -139,13 +139,20 @@ pub trait Store: Send + Sync + 'static {
     /// The merchant's payment; another merchant's is `None`, exactly as an unknown one.
     async fn payment(&self, merchant_id: i64, imp_uid: &ImpUid) -> StoreResult<Option<Payment>>;
     /// The merchant's payment with the channel it was issued on (for calls to its PG).
-    async fn payment_with_channel(&self, merchant_id: i64, imp_uid: &ImpUid) -> StoreResult<Option<(Payment, Channel)>> {
+    async fn payment_with_channel(
+        &self,
+        merchant_id: i64,
+        imp_uid: &ImpUid,
+    ) -> StoreResult<Option<(Payment, Channel)>> {
         let Some(payment) = self.payment(merchant_id, imp_uid).await? else {
             return Ok(None);
         };
         match self.channel(payment.channel_id).await? {
             Some(channel) => Ok(Some((payment, channel))),
-            None => Err(StoreError::Corrupt(format!("channel {} of {imp_uid} is gone", payment.channel_id))),
+            None => Err(StoreError::Corrupt(format!(
+                "channel {} of {imp_uid} is gone",
+                payment.channel_id
+            ))),
         }
     }
     /// Any merchant's payment, for PG notifications that name it by the order id vbank gave.

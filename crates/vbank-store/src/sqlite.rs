@@ -275,7 +275,13 @@ fn insert_outbox(
     Ok(())
 }
 
-fn insert_event(connection: &Connection, imp_uid: &ImpUid, at: UnixSeconds, kind: &str, detail: &str) -> StoreResult<()> {
+fn insert_event(
+    connection: &Connection,
+    imp_uid: &ImpUid,
+    at: UnixSeconds,
+    kind: &str,
+    detail: &str,
+) -> StoreResult<()> {
     connection
         .prepare_cached("INSERT INTO payment_events (imp_uid, at, kind, detail) VALUES (?, ?, ?, ?)")?
         .execute(params![imp_uid.as_str(), at, kind, detail])?;
@@ -447,8 +453,20 @@ fn insert_payment(connection: &Connection, payment: &Payment) -> StoreResult<()>
         payment.reconcile_at,
         payment.reconcile_step,
     ])?;
-    insert_outbox(connection, payment, payment.status.wire().as_str(), None, payment.started_at)?;
-    insert_event(connection, &payment.imp_uid, payment.started_at, "issued", &payment.pg_tid)
+    insert_outbox(
+        connection,
+        payment,
+        payment.status.wire().as_str(),
+        None,
+        payment.started_at,
+    )?;
+    insert_event(
+        connection,
+        &payment.imp_uid,
+        payment.started_at,
+        "issued",
+        &payment.pg_tid,
+    )
 }
 
 fn transition(
@@ -786,7 +804,11 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn payment_with_channel(&self, merchant_id: i64, imp_uid: &ImpUid) -> StoreResult<Option<(Payment, Channel)>> {
+    async fn payment_with_channel(
+        &self,
+        merchant_id: i64,
+        imp_uid: &ImpUid,
+    ) -> StoreResult<Option<(Payment, Channel)>> {
         let imp_uid = imp_uid.clone();
         self.read(move |db| {
             let Some(payment) = load_payments(db, &MERCHANTS_PAYMENT, params![imp_uid.as_str(), merchant_id])?.pop()
@@ -797,7 +819,10 @@ impl Store for SqliteStore {
             let mut rows = statement.query([payment.channel_id])?;
             match rows.next()? {
                 Some(row) => Ok(Some((payment, channel_from_row(row)?))),
-                None => Err(StoreError::Corrupt(format!("channel {} of {imp_uid} is gone", payment.channel_id))),
+                None => Err(StoreError::Corrupt(format!(
+                    "channel {} of {imp_uid} is gone",
+                    payment.channel_id
+                ))),
             }
         })
         .await
@@ -828,7 +853,11 @@ impl Store for SqliteStore {
         query.sql(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE merchant_id = "));
         query.bind_int(merchant_id);
         for (column, values) in [("imp_uid", imp_uids), ("merchant_uid", merchant_uids)] {
-            query.sql(if column == "imp_uid" { " AND (imp_uid IN (" } else { ") OR merchant_uid IN (" });
+            query.sql(if column == "imp_uid" {
+                " AND (imp_uid IN ("
+            } else {
+                ") OR merchant_uid IN ("
+            });
             // An empty string matches nothing and keeps `IN ()` valid.
             query.bind_text(String::new());
             for value in values {
@@ -870,7 +899,10 @@ impl Store for SqliteStore {
             let total: i64 = db
                 .prepare_cached(&count.text)?
                 .query_row(params_from_iter(count.values), |row| row.get(0))?;
-            Ok((total as u64, load_payments(db, &page.text, params_from_iter(page.values))?))
+            Ok((
+                total as u64,
+                load_payments(db, &page.text, params_from_iter(page.values))?,
+            ))
         })
         .await
     }

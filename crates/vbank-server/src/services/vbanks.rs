@@ -81,7 +81,9 @@ async fn fresh_imp_uid(state: &AppState) -> ApiResult<ImpUid> {
             return Ok(candidate);
         }
     }
-    Err(ApiError::internal("no free imp_uid after 8 draws; is the random source broken?"))
+    Err(ApiError::internal(
+        "no free imp_uid after 8 draws; is the random source broken?",
+    ))
 }
 
 /// `POST /vbanks`: asks the PG for an account, then records it `ready` with its webhook.
