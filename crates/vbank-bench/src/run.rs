@@ -10,9 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-/// The connections the PostgreSQL ceiling commits on: the server's pool size.
-const POSTGRES_CONNECTIONS: usize = 16;
-
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub database_url: Option<String>,
@@ -188,7 +185,7 @@ async fn measure(plan: &Plan, url: &str, fixture: &Fixture, tag: &str) -> anyhow
         fixture.merchant_id,
         fixture.loaded,
         plan.seconds,
-        POSTGRES_CONNECTIONS,
+        vbank_store::postgres_pool_size() as usize,
     )
     .await?;
 

@@ -12,7 +12,7 @@ mod read_pool;
 mod rows;
 mod sqlite;
 
-pub use postgres::PostgresStore;
+pub use postgres::{pool_size as postgres_pool_size, PostgresStore};
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;

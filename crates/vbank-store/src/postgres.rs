@@ -25,6 +25,14 @@ use vbank_core::{
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// Connections per node: enough to keep this machine's cores busy while others wait on
+/// the disk or the network (8 per core), and a floor for small machines. Each node's
+/// pool counts against PostgreSQL's `max_connections` (docs/deploy.md).
+pub fn pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from) as u32;
+    (cores * 8).clamp(8, 64)
+}
+
 pub struct PostgresStore {
     writer: PgPool,
     reader: PgPool,
@@ -73,7 +81,7 @@ impl PostgresStore {
     pub async fn open(url: &str) -> StoreResult<PostgresStore> {
         let options = PgConnectOptions::from_str(url)?;
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(pool_size())
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;

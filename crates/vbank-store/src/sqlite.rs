@@ -38,8 +38,10 @@ use vbank_core::{
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// Read connections: enough to keep both cores busy while one waits on the disk.
-const READERS: usize = 4;
+/// Read connections: two per core, so that the cores stay busy while a read waits on the disk.
+fn readers() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from).clamp(1, 16) * 2
+}
 /// Prepared statements kept per connection (the listings' texts vary).
 const STATEMENT_CACHE: usize = 64;
 
@@ -137,7 +139,7 @@ impl SqliteStore {
         .await
         .map_err(|error| StoreError::Unavailable(error.to_string()))??;
         let reader_path = path.clone();
-        let readers = ReadPool::start(READERS, move || {
+        let readers = ReadPool::start(readers(), move || {
             let connection = Connection::open_with_flags(
                 &reader_path,
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
