@@ -61,8 +61,11 @@ pub fn write_svgs(out: &Path, backend: &str, concurrency: usize, rows: &[Summary
     )
 }
 
+/// A line of a chart: its name, its colour and the figure it plots.
+type Series = (&'static str, RGBColor, fn(&Summary) -> f64);
+
 fn chart(path: &Path, title: &str, x_label: &str, rows: &[&Summary], x_of: fn(&Summary) -> f64) -> anyhow::Result<()> {
-    let series: [(&str, RGBColor, fn(&Summary) -> f64); 5] = [
+    let series: [Series; 5] = [
         ("revoke", RED, |row| row.revoke.per_second()),
         ("lookup", BLUE, |row| row.lookup.per_second()),
         ("issue", GREEN, |row| row.issue.per_second()),

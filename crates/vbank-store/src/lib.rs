@@ -237,6 +237,13 @@ pub trait Store: Send + Sync + 'static {
     }
 
     /// Appends a line to a payment's history (PG calls, refused notifications, anomalies).
+    /// Durable commits so far, where the backend groups writers' transactions into shared
+    /// commits (SQLite); for metrics: with write requests counted, it shows how many
+    /// each flush carried.
+    fn group_commits(&self) -> Option<u64> {
+        None
+    }
+
     async fn record_event(&self, imp_uid: &ImpUid, at: UnixSeconds, kind: &str, detail: &str) -> StoreResult<()>;
     /// The outbox events of a payment, oldest first: `(status, cancellation_id)`.
     async fn outbox_events(&self, imp_uid: &ImpUid) -> StoreResult<Vec<(String, Option<String>)>>;

@@ -1081,6 +1081,10 @@ impl Store for SqliteStore {
             .await
     }
 
+    fn group_commits(&self) -> Option<u64> {
+        Some(self.writer.commits())
+    }
+
     async fn outbox_events(&self, imp_uid: &ImpUid) -> StoreResult<Vec<(String, Option<String>)>> {
         let imp_uid = imp_uid.clone();
         self.read(move |db| {
