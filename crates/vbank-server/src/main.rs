@@ -9,6 +9,7 @@ use vbank_sandbox::{Sandbox, SandboxConfig};
 use vbank_server::config::{Cli, Command, MerchantAddArgs, MerchantCommand, RevokedStatusArg, SandboxArgs, ServeArgs};
 use vbank_server::server::{self, SandboxMode, ServeConfig};
 use vbank_server::services::merchants::{add_sandbox_merchant, MerchantSpec};
+use vbank_server::services::tokens::FailureLimits;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -54,6 +55,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .unwrap_or_else(server::default_webhook_retry_schedule),
         job_lease: args.job_lease,
         allow_private_webhooks: args.allow_private_webhooks,
+        token_failure_limits: FailureLimits {
+            per_key: args.token_failures_per_key,
+            per_address: args.token_failures_per_address,
+        },
+        trust_forwarded_for: args.trust_forwarded_for,
     };
     let running = server::start(config).await?;
     let url = running.url();

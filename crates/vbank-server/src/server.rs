@@ -3,7 +3,7 @@
 use crate::app::{AppState, Settings};
 use crate::edge::envelope::{language_layer, method_not_allowed, route_not_found};
 use crate::services::merchants::{add_sandbox_merchant, random_text, MerchantSpec};
-use crate::services::tokens::TokenService;
+use crate::services::tokens::{FailureLimits, TokenService};
 use anyhow::Context;
 use axum::extract::Request;
 use axum::{middleware, Router, ServiceExt};
@@ -45,6 +45,11 @@ pub struct ServeConfig {
     pub job_lease: Duration,
     /// Let webhooks go to loopback or private addresses outside sandbox mode.
     pub allow_private_webhooks: bool,
+    /// Failed getToken attempts allowed per minute, per imp_key and per client address.
+    pub token_failure_limits: FailureLimits,
+    /// Take the client's address from the last `X-Forwarded-For` entry (set by a load
+    /// balancer in front) instead of the TCP peer.
+    pub trust_forwarded_for: bool,
 }
 
 /// i'mport's retry schedule for webhooks (api.md A7): about a day in all.
@@ -71,6 +76,8 @@ impl ServeConfig {
             webhook_retry_schedule: default_webhook_retry_schedule(),
             job_lease: Duration::from_secs(120),
             allow_private_webhooks: false,
+            token_failure_limits: FailureLimits::default(),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -190,7 +197,13 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
 
     let clock: Arc<dyn vbank_core::time::Clock> = Arc::new(SystemClock);
     let state = Arc::new(AppState {
-        tokens: TokenService::new(store.clone(), clock.clone(), config.token_ttl.as_secs() as i64).await?,
+        tokens: TokenService::new(
+            store.clone(),
+            clock.clone(),
+            config.token_ttl.as_secs() as i64,
+            config.token_failure_limits,
+        )
+        .await?,
         store,
         connectors: Connectors::new(config.pg_timeout, config.client_ip.clone()),
         clock,
@@ -203,6 +216,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
             job_lease: config.job_lease,
             // Sandbox mode delivers to the developer's own machine.
             allow_private_webhooks: config.allow_private_webhooks || config.sandbox != SandboxMode::Off,
+            trust_forwarded_for: config.trust_forwarded_for,
         },
         webhook_wakeup: Arc::new(tokio::sync::Notify::new()),
     });
@@ -224,11 +238,14 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
 
     let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
-            .with_graceful_shutdown(async {
-                let _ = shutdown_receiver.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
+        )
+        .with_graceful_shutdown(async {
+            let _ = shutdown_receiver.await;
+        })
+        .await
     });
     Ok(RunningServer {
         addr,

@@ -237,6 +237,17 @@ pub trait Store: Send + Sync + 'static {
     }
 
     /// Appends a line to a payment's history (PG calls, refused notifications, anomalies).
+    /// Hits counted against `key` in the window starting at `window_start`.
+    async fn rate_hits(&self, key: &str, window_start: UnixSeconds) -> StoreResult<u32>;
+    /// Counts one hit against `key` in its window and returns the window's hits; forgets
+    /// windows that ended before `forget_before`.
+    async fn record_rate_hit(
+        &self,
+        key: &str,
+        window_start: UnixSeconds,
+        forget_before: UnixSeconds,
+    ) -> StoreResult<u32>;
+
     /// Durable commits so far, where the backend groups writers' transactions into shared
     /// commits (SQLite); for metrics: with write requests counted, it shows how many
     /// each flush carried.

@@ -879,6 +879,38 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn rate_hits(&self, key: &str, window_start: UnixSeconds) -> StoreResult<u32> {
+        let hits: Option<i64> = sqlx::query_scalar("SELECT hits FROM rate_limits WHERE key = $1 AND window_start = $2")
+            .bind(key)
+            .bind(window_start)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(hits.unwrap_or(0) as u32)
+    }
+
+    async fn record_rate_hit(
+        &self,
+        key: &str,
+        window_start: UnixSeconds,
+        forget_before: UnixSeconds,
+    ) -> StoreResult<u32> {
+        let hits: i64 = sqlx::query_scalar(
+            "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1) \
+             ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits",
+        )
+        .bind(key)
+        .bind(window_start)
+        .fetch_one(&self.writer)
+        .await?;
+        if hits == 1 {
+            sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
+                .bind(forget_before)
+                .execute(&self.writer)
+                .await?;
+        }
+        Ok(hits as u32)
+    }
+
     async fn listen_outbox(&self, wake: std::sync::Arc<tokio::sync::Notify>) -> StoreResult<()> {
         let mut listener = sqlx::postgres::PgListener::connect_with(&self.writer).await?;
         listener.listen(OUTBOX_CHANNEL).await?;

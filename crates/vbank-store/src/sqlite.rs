@@ -1081,6 +1081,42 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn rate_hits(&self, key: &str, window_start: UnixSeconds) -> StoreResult<u32> {
+        let key = key.to_owned();
+        self.read(move |db| {
+            let hits: Option<i64> = db
+                .prepare_cached("SELECT hits FROM rate_limits WHERE key = ? AND window_start = ?")?
+                .query_row(params![key, window_start], |row| row.get(0))
+                .optional()?;
+            Ok(hits.unwrap_or(0) as u32)
+        })
+        .await
+    }
+
+    async fn record_rate_hit(
+        &self,
+        key: &str,
+        window_start: UnixSeconds,
+        forget_before: UnixSeconds,
+    ) -> StoreResult<u32> {
+        let key = key.to_owned();
+        self.writer
+            .write(move |tx| {
+                let hits: i64 = tx
+                    .prepare_cached(
+                        "INSERT INTO rate_limits (key, window_start, hits) VALUES (?, ?, 1) \
+                         ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 RETURNING hits",
+                    )?
+                    .query_row(params![key, window_start], |row| row.get(0))?;
+                if hits == 1 {
+                    tx.prepare_cached("DELETE FROM rate_limits WHERE window_start < ?")?
+                        .execute([forget_before])?;
+                }
+                Ok(hits as u32)
+            })
+            .await
+    }
+
     fn group_commits(&self) -> Option<u64> {
         Some(self.writer.commits())
     }
