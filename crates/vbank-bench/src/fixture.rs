@@ -41,8 +41,8 @@ pub struct Fixture {
 }
 
 /// Creates the schema and the bench merchant.
-pub async fn prepare(database_url: &str) -> anyhow::Result<Fixture> {
-    let store = vbank_store::open(database_url)
+pub async fn prepare(database_url: &str, secrets_key: &str) -> anyhow::Result<Fixture> {
+    let store = vbank_store::open_with_key(database_url, Some(vbank_store::SecretsKey::from_base64(secrets_key)?))
         .await
         .with_context(|| format!("cannot open {database_url}"))?;
     let spec = MerchantSpec {

@@ -102,6 +102,8 @@ impl Summary {
 /// A database for one run, removed after it.
 struct Scratch {
     url: String,
+    /// The key PG credentials are sealed with, for the bench and its server.
+    secrets_key: String,
     _folder: Option<tempfile::TempDir>,
     admin: Option<(String, String)>,
 }
@@ -123,12 +125,14 @@ impl Scratch {
                 let (base, _) = url.rsplit_once('/').context("the PostgreSQL URL needs a /DATABASE")?;
                 Ok(Scratch {
                     url: format!("{base}/{name}"),
+                    secrets_key: vbank_store::SecretsKey::generate().1,
                     _folder: None,
                     admin: Some((url.to_owned(), name)),
                 })
             }
             Some(url) => Ok(Scratch {
                 url: url.to_owned(),
+                secrets_key: vbank_store::SecretsKey::generate().1,
                 _folder: None,
                 admin: None,
             }),
@@ -136,6 +140,7 @@ impl Scratch {
                 let folder = tempfile::tempdir()?;
                 Ok(Scratch {
                     url: format!("sqlite://{}", folder.path().join("bench.db").display()),
+                    secrets_key: vbank_store::SecretsKey::generate().1,
                     _folder: Some(folder),
                     admin: None,
                 })
@@ -157,9 +162,9 @@ impl Scratch {
 pub async fn once(plan: &Plan) -> anyhow::Result<Summary> {
     let scratch = Scratch::create(plan.database_url.as_deref()).await?;
     let result = async {
-        let mut fixture = fixture::prepare(&scratch.url).await?;
+        let mut fixture = fixture::prepare(&scratch.url, &scratch.secrets_key).await?;
         fixture::load(&scratch.url, &mut fixture, plan.payments).await?;
-        measure(plan, &scratch.url, &fixture, "run").await
+        measure(plan, &scratch, &fixture, "run").await
     }
     .await;
     scratch.remove().await?;
@@ -167,7 +172,8 @@ pub async fn once(plan: &Plan) -> anyhow::Result<Summary> {
 }
 
 /// Measures on a database holding `fixture`; `tag` names this run's orders.
-async fn measure(plan: &Plan, url: &str, fixture: &Fixture, tag: &str) -> anyhow::Result<Summary> {
+async fn measure(plan: &Plan, scratch: &Scratch, fixture: &Fixture, tag: &str) -> anyhow::Result<Summary> {
+    let url = scratch.url.as_str();
     let backend = match Backend::of(url) {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
@@ -189,7 +195,7 @@ async fn measure(plan: &Plan, url: &str, fixture: &Fixture, tag: &str) -> anyhow
     )
     .await?;
 
-    let server = Server::start(url).await?;
+    let server = Server::start(url, &scratch.secrets_key).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(plan.concurrency)
         .build()?;
@@ -383,9 +389,10 @@ struct Server {
 }
 
 impl Server {
-    async fn start(database_url: &str) -> anyhow::Result<Server> {
+    async fn start(database_url: &str, secrets_key: &str) -> anyhow::Result<Server> {
         let mut child = tokio::process::Command::new(std::env::current_exe()?)
             .args(["serve-child", "--database-url", database_url])
+            .env("VBANK_SECRETS_KEY", secrets_key)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -437,7 +444,7 @@ pub async fn sweep(plan: &Plan, sizes: &[i64], clients: &[usize], out: &Path) ->
     std::fs::create_dir_all(out)?;
     let scratch = Scratch::create(plan.database_url.as_deref()).await?;
     let result = async {
-        let mut fixture = fixture::prepare(&scratch.url).await?;
+        let mut fixture = fixture::prepare(&scratch.url, &scratch.secrets_key).await?;
         let mut rows = Vec::new();
         let mut run = 0;
         let (first, larger) = sizes.split_first().context("--sweep-sizes is empty")?;
@@ -449,7 +456,7 @@ pub async fn sweep(plan: &Plan, sizes: &[i64], clients: &[usize], out: &Path) ->
                     concurrency,
                     ..plan.clone()
                 },
-                &scratch.url,
+                &scratch,
                 &fixture,
                 &format!("r{run}"),
             )
@@ -461,7 +468,7 @@ pub async fn sweep(plan: &Plan, sizes: &[i64], clients: &[usize], out: &Path) ->
         for &payments in larger {
             fixture::load(&scratch.url, &mut fixture, payments).await?;
             run += 1;
-            let summary = measure(plan, &scratch.url, &fixture, &format!("r{run}")).await?;
+            let summary = measure(plan, &scratch, &fixture, &format!("r{run}")).await?;
             summary.print();
             summary.check()?;
             rows.push(summary);

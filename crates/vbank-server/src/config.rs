@@ -77,6 +77,11 @@ pub struct ServeArgs {
     /// balancer that sets it; a client could forge it otherwise).
     #[arg(long, env = "VBANK_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
+    /// File holding the key PG credentials are sealed with (base64 of 32 bytes). Default:
+    /// VBANK_SECRETS_KEY, or on SQLite the file `<database>.key`, created on first start.
+    /// Every PostgreSQL node needs the same key.
+    #[arg(long, env = "VBANK_SECRETS_KEY_FILE")]
+    pub secrets_key_file: Option<std::path::PathBuf>,
     /// Time limit of every PG call; past it the outcome is unknown and reconciled later.
     #[arg(long, env = "VBANK_PG_TIMEOUT", default_value = "10s", value_parser = duration)]
     pub pg_timeout: Duration,
@@ -142,4 +147,7 @@ pub struct MerchantAddArgs {
     pub inicis_api_key: Option<String>,
     #[arg(long, env = "VBANK_DATABASE_URL", default_value = "sqlite://vbank.db")]
     pub database_url: String,
+    /// File holding the key PG credentials are sealed with; as for `vbank serve`.
+    #[arg(long, env = "VBANK_SECRETS_KEY_FILE")]
+    pub secrets_key_file: Option<std::path::PathBuf>,
 }

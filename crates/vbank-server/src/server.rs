@@ -47,6 +47,9 @@ pub struct ServeConfig {
     pub allow_private_webhooks: bool,
     /// Failed getToken attempts allowed per minute, per imp_key and per client address.
     pub token_failure_limits: FailureLimits,
+    /// The key PG credentials are sealed with; `None`: from the environment or, on SQLite,
+    /// the key file beside the database (`vbank_store::SecretsKey::resolve`).
+    pub secrets_key: Option<vbank_store::SecretsKey>,
     /// Take the client's address from the last `X-Forwarded-For` entry (set by a load
     /// balancer in front) instead of the TCP peer.
     pub trust_forwarded_for: bool,
@@ -78,6 +81,7 @@ impl ServeConfig {
             allow_private_webhooks: false,
             token_failure_limits: FailureLimits::default(),
             trust_forwarded_for: false,
+            secrets_key: None,
         }
     }
 }
@@ -157,7 +161,7 @@ pub fn with_edge_layers(router: Router) -> NormalizePath<Router> {
 
 /// Opens the store, binds the address and serves in the background.
 pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
-    let store = vbank_store::open(&config.database_url)
+    let store = vbank_store::open_with_key(&config.database_url, config.secrets_key.clone())
         .await
         .with_context(|| format!("cannot open the database {}", config.database_url))?;
     let listener = TcpListener::bind(config.addr).await.with_context(|| {

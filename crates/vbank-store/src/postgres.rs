@@ -9,7 +9,7 @@ use crate::rows::{
 };
 use crate::{
     Decide, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryState, IdempotencyClaim, NewMerchant, PaymentFilter,
-    Store, StoreError, StoreResult, TokenRecord, TransitionOutcome,
+    SecretsKey, Store, StoreError, StoreResult, TokenRecord, TransitionOutcome,
 };
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
@@ -34,6 +34,8 @@ pub fn pool_size() -> u32 {
 }
 
 pub struct PostgresStore {
+    /// Seals and opens channel secrets (`secrets.rs`).
+    secrets_key: SecretsKey,
     writer: PgPool,
     reader: PgPool,
     outbox_written: OutboxSignal,
@@ -78,7 +80,7 @@ impl OutboxSignal {
 
 impl PostgresStore {
     /// Connects to a `postgres://` URL and migrates the database.
-    pub async fn open(url: &str) -> StoreResult<PostgresStore> {
+    pub async fn open(url: &str, secrets_key: SecretsKey) -> StoreResult<PostgresStore> {
         let options = PgConnectOptions::from_str(url)?;
         let pool = PgPoolOptions::new()
             .max_connections(pool_size())
@@ -86,12 +88,32 @@ impl PostgresStore {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
+        seal_plain_secrets(&pool, &secrets_key).await?;
         Ok(PostgresStore {
+            secrets_key,
             outbox_written: OutboxSignal::start(pool.clone()),
             writer: pool.clone(),
             reader: pool,
         })
     }
+}
+
+/// Seals the channel secrets of rows written before sealing existed. Nodes starting at
+/// once may race here: the `secrets = $3` guard lets one of them win each row.
+async fn seal_plain_secrets(pool: &PgPool, key: &SecretsKey) -> StoreResult<()> {
+    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, secrets FROM channels")
+        .fetch_all(pool)
+        .await?;
+    for (id, stored) in rows.into_iter().filter(|(_, stored)| !SecretsKey::is_sealed(stored)) {
+        let sealed = key.seal(&key.open(&stored)?)?;
+        sqlx::query("UPDATE channels SET secrets = $1 WHERE id = $2 AND secrets = $3")
+            .bind(sealed)
+            .bind(id)
+            .bind(stored)
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Loads payments with their cancel histories: one query for the rows, one for the histories.
@@ -244,7 +266,7 @@ impl Store for PostgresStore {
         let merchant_id: i64 = row.try_get("id")?;
         let mut channels = Vec::with_capacity(merchant.channels.len());
         for (position, channel) in merchant.channels.iter().enumerate() {
-            let secrets = serde_json::to_string(&channel.secrets).map_err(corrupt)?;
+            let secrets = self.secrets_key.seal(&channel.secrets)?;
             let row = sqlx::query(
                 "INSERT INTO channels (merchant_id, pg_provider, mid, sandbox, secrets, position) \
                  VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -304,7 +326,7 @@ impl Store for PostgresStore {
         .fetch_all(&self.reader)
         .await?
         .iter()
-        .map(channel_from_row)
+        .map(|row| channel_from_row(row, &self.secrets_key))
         .collect()
     }
 
@@ -314,13 +336,13 @@ impl Store for PostgresStore {
             .fetch_optional(&self.reader)
             .await?
             .as_ref()
-            .map(channel_from_row)
+            .map(|row| channel_from_row(row, &self.secrets_key))
             .transpose()
     }
 
     async fn update_channel_secrets(&self, channel_id: i64, secrets: &ChannelSecrets) -> StoreResult<()> {
         sqlx::query("UPDATE channels SET secrets = $1 WHERE id = $2")
-            .bind(serde_json::to_string(secrets).map_err(corrupt)?)
+            .bind(self.secrets_key.seal(secrets)?)
             .bind(channel_id)
             .execute(&self.writer)
             .await?;

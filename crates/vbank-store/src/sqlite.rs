@@ -19,7 +19,7 @@ use crate::rows::{
 };
 use crate::{
     Decide, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryState, IdempotencyClaim, NewMerchant, PaymentFilter,
-    Store, StoreError, StoreResult, TokenRecord, TransitionOutcome,
+    SecretsKey, Store, StoreError, StoreResult, TokenRecord, TransitionOutcome,
 };
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
@@ -29,7 +29,7 @@ use sqlx::{ConnectOptions, Connection as _};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use vbank_core::lifecycle::{Decision, Transition};
 use vbank_core::{
@@ -46,6 +46,8 @@ fn readers() -> usize {
 const STATEMENT_CACHE: usize = 64;
 
 pub struct SqliteStore {
+    /// Seals and opens channel secrets (`secrets.rs`).
+    secrets_key: Arc<SecretsKey>,
     writer: GroupCommitter,
     readers: ReadPool,
     _checkpointer: Checkpointer,
@@ -112,7 +114,7 @@ fn configure(connection: &Connection) -> rusqlite::Result<()> {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at a `sqlite://PATH` URL and migrates it.
-    pub async fn open(url: &str) -> StoreResult<SqliteStore> {
+    pub async fn open(url: &str, secrets_key: SecretsKey) -> StoreResult<SqliteStore> {
         let mut migrations = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -124,8 +126,11 @@ impl SqliteStore {
 
         let path = path_of(url);
         let writer_path = path.clone();
+        let secrets_key = Arc::new(secrets_key);
+        let sealer = secrets_key.clone();
         let writer = tokio::task::spawn_blocking(move || -> StoreResult<Connection> {
             let connection = Connection::open(writer_path)?;
+            seal_plain_secrets(&connection, &sealer)?;
             configure(&connection)?;
             // Checkpoints run on their own thread (`Checkpointer`), not inside a commit.
             connection.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -154,6 +159,7 @@ impl SqliteStore {
             Ok(connection)
         })?;
         Ok(SqliteStore {
+            secrets_key,
             writer: GroupCommitter::start(writer).map_err(|error| StoreError::Unavailable(error.to_string()))?,
             readers,
             _checkpointer: checkpointer,
@@ -350,7 +356,25 @@ fn write_transition(connection: &Connection, transition: &Transition) -> StoreRe
     Ok(())
 }
 
-fn create_merchant(connection: &Connection, merchant: NewMerchant) -> StoreResult<(Merchant, Vec<Channel>)> {
+/// Seals the channel secrets of rows written before sealing existed.
+fn seal_plain_secrets(connection: &Connection, key: &SecretsKey) -> StoreResult<()> {
+    let plain = connection
+        .prepare("SELECT id, secrets FROM channels")?
+        .query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (id, stored) in plain.into_iter().filter(|(_, stored)| !SecretsKey::is_sealed(stored)) {
+        let sealed = key.seal(&key.open(&stored)?)?;
+        connection.execute("UPDATE channels SET secrets = ? WHERE id = ?", params![sealed, id])?;
+    }
+    Ok(())
+}
+
+/// `sealed`: each channel's secrets, sealed, in order.
+fn create_merchant(
+    connection: &Connection,
+    merchant: NewMerchant,
+    sealed: Vec<String>,
+) -> StoreResult<(Merchant, Vec<Channel>)> {
     let now = chrono::Utc::now().timestamp();
     let merchant_id: Option<i64> = connection
         .prepare_cached(
@@ -377,8 +401,7 @@ fn create_merchant(connection: &Connection, merchant: NewMerchant) -> StoreResul
         )));
     };
     let mut channels = Vec::with_capacity(merchant.channels.len());
-    for (position, channel) in merchant.channels.iter().enumerate() {
-        let secrets = serde_json::to_string(&channel.secrets).map_err(corrupt)?;
+    for ((position, channel), secrets) in merchant.channels.iter().enumerate().zip(sealed) {
         let id: i64 = connection
             .prepare_cached(
                 "INSERT INTO channels (merchant_id, pg_provider, mid, sandbox, secrets, position) \
@@ -671,7 +694,12 @@ fn claim_idempotency_key(
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_merchant(&self, merchant: NewMerchant) -> StoreResult<(Merchant, Vec<Channel>)> {
-        self.writer.write(move |tx| create_merchant(tx, merchant)).await
+        let sealed = merchant
+            .channels
+            .iter()
+            .map(|channel| self.secrets_key.seal(&channel.secrets))
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.writer.write(move |tx| create_merchant(tx, merchant, sealed)).await
     }
 
     async fn merchant_count(&self) -> StoreResult<i64> {
@@ -690,6 +718,7 @@ impl Store for SqliteStore {
     }
 
     async fn channels(&self, merchant_id: i64) -> StoreResult<Vec<Channel>> {
+        let key = self.secrets_key.clone();
         self.read(move |db| {
             let mut statement = db.prepare_cached(
                 "SELECT id, merchant_id, pg_provider, mid, sandbox, secrets FROM channels \
@@ -698,7 +727,7 @@ impl Store for SqliteStore {
             let mut rows = statement.query([merchant_id])?;
             let mut channels = Vec::new();
             while let Some(row) = rows.next()? {
-                channels.push(channel_from_row(row)?);
+                channels.push(channel_from_row(row, &key)?);
             }
             Ok(channels)
         })
@@ -706,16 +735,17 @@ impl Store for SqliteStore {
     }
 
     async fn channel(&self, channel_id: i64) -> StoreResult<Option<Channel>> {
+        let key = self.secrets_key.clone();
         self.read(move |db| {
             let mut statement = db.prepare_cached(CHANNEL_BY_ID)?;
             let mut rows = statement.query([channel_id])?;
-            rows.next()?.map(channel_from_row).transpose()
+            rows.next()?.map(|row| channel_from_row(row, &key)).transpose()
         })
         .await
     }
 
     async fn update_channel_secrets(&self, channel_id: i64, secrets: &ChannelSecrets) -> StoreResult<()> {
-        let secrets = serde_json::to_string(secrets).map_err(corrupt)?;
+        let secrets = self.secrets_key.seal(secrets)?;
         self.writer
             .write(move |tx| {
                 tx.prepare_cached("UPDATE channels SET secrets = ? WHERE id = ?")?
@@ -811,7 +841,7 @@ impl Store for SqliteStore {
         merchant_id: i64,
         imp_uid: &ImpUid,
     ) -> StoreResult<Option<(Payment, Channel)>> {
-        let imp_uid = imp_uid.clone();
+        let (imp_uid, key) = (imp_uid.clone(), self.secrets_key.clone());
         self.read(move |db| {
             let Some(payment) = load_payments(db, &MERCHANTS_PAYMENT, params![imp_uid.as_str(), merchant_id])?.pop()
             else {
@@ -820,7 +850,7 @@ impl Store for SqliteStore {
             let mut statement = db.prepare_cached(CHANNEL_BY_ID)?;
             let mut rows = statement.query([payment.channel_id])?;
             match rows.next()? {
-                Some(row) => Ok(Some((payment, channel_from_row(row)?))),
+                Some(row) => Ok(Some((payment, channel_from_row(row, &key)?))),
                 None => Err(StoreError::Corrupt(format!(
                     "channel {} of {imp_uid} is gone",
                     payment.channel_id
