@@ -45,7 +45,12 @@ async fn channel_secrets_are_sealed_in_the_database() {
         assert!(stored.starts_with("sealed:v1:"), "{}: {stored}", channel.provider);
         assert!(!stored.contains(INIAPI_KEY), "{stored}");
         // Nothing of any secret's text shows through (the sandbox's test keys included).
-        for secret in serde_json::to_value(&channel.secrets).unwrap().as_object().unwrap().values() {
+        for secret in serde_json::to_value(&channel.secrets)
+            .unwrap()
+            .as_object()
+            .unwrap()
+            .values()
+        {
             if let Some(secret) = secret.as_str().filter(|secret| secret.len() >= 8) {
                 assert!(!stored.contains(secret), "{}: {secret} is readable", channel.provider);
             }
@@ -63,7 +68,9 @@ async fn another_key_is_refused_with_what_to_do() {
     let app = TestApp::start().await;
     let channels = add_keyed_merchant(&app).await;
     let (other_key, _) = vbank_store::SecretsKey::generate();
-    let store = vbank_store::open_with_key(&app.database_url, Some(other_key)).await.unwrap();
+    let store = vbank_store::open_with_key(&app.database_url, Some(other_key))
+        .await
+        .unwrap();
     let error = store.channel(channels[0].id).await.unwrap_err().to_string();
     assert!(error.contains("do not open with this key"), "{error}");
     assert!(error.contains("VBANK_SECRETS_KEY"), "{error}");
