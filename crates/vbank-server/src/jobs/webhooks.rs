@@ -17,18 +17,48 @@ use vbank_store::{DeliveryAttempt, DeliveryJob, DeliveryState};
 
 const BATCH: u32 = 32;
 
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
+/// The client webhooks are sent with. Unless private destinations are allowed, it
+/// connects only to public addresses: its resolver drops private ones from every answer,
+/// so a name that passed `forbidden_destination` cannot be re-pointed at this machine or
+/// its network between the check and the connection (DNS rebinding).
+pub fn http_client(allow_private: bool) -> reqwest::Client {
+    let builder = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(30))
         // A webhook URL answering with a redirect does not get to point vbank elsewhere.
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_default()
+        .redirect(reqwest::redirect::Policy::none());
+    let builder = if allow_private {
+        builder
+    } else {
+        builder.dns_resolver(Arc::new(PublicAddressesOnly))
+    };
+    builder.build().unwrap_or_default()
+}
+
+/// A resolver that answers only the public addresses of a name.
+struct PublicAddressesOnly;
+
+impl reqwest::dns::Resolve for PublicAddressesOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let public: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|address| !is_private(address.ip()))
+                .collect();
+            if public.is_empty() {
+                let refused: Box<dyn std::error::Error + Send + Sync> =
+                    format!("{host} resolves to no public address; webhooks go to public addresses only").into();
+                return Err(refused);
+            }
+            let addresses: reqwest::dns::Addrs = Box::new(public.into_iter());
+            Ok(addresses)
+        })
+    }
 }
 
 pub async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
-    let http = http_client();
+    let http = http_client(state.settings.allow_private_webhooks);
     loop {
         match pass(&state, &http).await {
             // A full batch: there may be more right away.
@@ -89,8 +119,8 @@ pub async fn pass(state: &AppState, http: &reqwest::Client) -> ApiResult<usize> 
 
 /// Why a webhook URL may not be called: anything but http(s), or a host that resolves to
 /// this machine or a private network (no request forgery through `notice_url`). Allowed in
-/// sandbox mode and with `--allow-private-webhooks`. The address is checked here and
-/// resolved again by the HTTP client; pinning it is left to the security work (issue 8).
+/// sandbox mode and with `--allow-private-webhooks`. This check gives the merchant a clear
+/// reason; the client's resolver (`PublicAddressesOnly`) is what holds at connect time.
 pub async fn forbidden_destination(url: &str) -> Option<String> {
     let Ok(parsed) = reqwest::Url::parse(url) else {
         return Some(format!("{url} is not a URL"));
@@ -231,6 +261,30 @@ async fn attempt(http: &reqwest::Client, job: &DeliveryJob) -> DeliveryAttempt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_webhook_client_never_connects_to_a_name_that_resolves_privately() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut request = [0u8; 1024];
+                let _ = socket.read(&mut request).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            }
+        });
+        // `localhost` is a name, so the check happens in the resolver, at connect time.
+        let url = format!("http://localhost:{port}/hook");
+        let refused = http_client(false).post(&url).send().await.unwrap_err();
+        let chain = format!("{refused:?}");
+        assert!(chain.contains("no public address"), "{chain}");
+        // Allowed (sandbox mode, --allow-private-webhooks), the same call goes through.
+        let allowed = http_client(true).post(&url).send().await.unwrap();
+        assert_eq!(allowed.status(), 200);
+    }
 
     #[test]
     fn private_addresses_are_recognised() {
