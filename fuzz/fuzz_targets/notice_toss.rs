@@ -1,0 +1,2 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| vbank_fuzz::notice(vbank_core::PgProvider::Tosspayments, data));
