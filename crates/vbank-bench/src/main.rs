@@ -45,6 +45,10 @@ struct Cli {
     sweep_sizes: Vec<i64>,
     #[arg(long, value_delimiter = ',', default_value = "1,4,16,64,256")]
     sweep_clients: Vec<usize>,
+    /// Instead of measuring: a steady mixed load for this many seconds (scripts/soak.sh),
+    /// failing on any error or on memory that keeps growing.
+    #[arg(long)]
+    soak: Option<u64>,
     /// Where --sweep writes its CSV and plots.
     #[arg(long, default_value = "docs/benchmarks")]
     out: std::path::PathBuf,
@@ -57,14 +61,32 @@ enum Command {
     ServeChild {
         #[arg(long)]
         database_url: String,
+        #[arg(long)]
+        addr: std::net::SocketAddr,
+        #[arg(long)]
+        sandbox_url: String,
+    },
+    /// (internal) The PG simulators, in a process of their own.
+    #[command(hide = true)]
+    SandboxChild {
+        #[arg(long)]
+        addr: std::net::SocketAddr,
+        #[arg(long)]
+        notify_url: String,
     },
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    if let Some(Command::ServeChild { database_url }) = cli.command {
-        return runtime.block_on(child::serve(database_url));
+    match cli.command {
+        Some(Command::ServeChild {
+            database_url,
+            addr,
+            sandbox_url,
+        }) => return runtime.block_on(child::serve(database_url, addr, sandbox_url)),
+        Some(Command::SandboxChild { addr, notify_url }) => return runtime.block_on(child::sandbox(addr, notify_url)),
+        None => {}
     }
     let plan = run::Plan {
         database_url: cli.database_url.clone(),
@@ -73,7 +95,9 @@ fn main() -> anyhow::Result<()> {
         seconds: cli.seconds.unwrap_or(if cli.quick { 3.0 } else { 10.0 }),
     };
     runtime.block_on(async {
-        if cli.sweep {
+        if let Some(seconds) = cli.soak {
+            run::soak(&plan, seconds).await
+        } else if cli.sweep {
             run::sweep(&plan, &cli.sweep_sizes, &cli.sweep_clients, &cli.out).await
         } else {
             let summary = run::once(&plan).await?;

@@ -381,35 +381,72 @@ async fn token(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
         .with_context(|| format!("getToken failed: {answer}"))
 }
 
-/// `vbank serve` in a child process (this binary's hidden `serve-child`).
+/// `vbank serve` in a child process (this binary's hidden `serve-child`), with the PG
+/// simulators in another (`sandbox-child`).
 struct Server {
     child: tokio::process::Child,
+    sandbox: tokio::process::Child,
+    sandbox_url: String,
     url: String,
     fixed_url: String,
 }
 
+/// A port nobody listens on now (the child binds it a moment later).
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Starts this binary with `args` and waits for its `ready A B` line.
+async fn spawn_child(args: &[&str], secrets_key: &str) -> anyhow::Result<(tokio::process::Child, String, String)> {
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .args(args)
+        .env("VBANK_SECRETS_KEY", secrets_key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = child.stdout.take().context("no stdout from a child")?;
+    let mut lines = BufReader::new(stdout).lines();
+    while let Some(line) = lines.next_line().await? {
+        if let Some(rest) = line.strip_prefix("ready ") {
+            let (first, second) = rest.split_once(' ').context("bad ready line")?;
+            return Ok((child, first.to_owned(), second.to_owned()));
+        }
+    }
+    bail!("{} exited before it was ready; see its error above", args[0])
+}
+
 impl Server {
     async fn start(database_url: &str, secrets_key: &str) -> anyhow::Result<Server> {
-        let mut child = tokio::process::Command::new(std::env::current_exe()?)
-            .args(["serve-child", "--database-url", database_url])
-            .env("VBANK_SECRETS_KEY", secrets_key)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()?;
-        let stdout = child.stdout.take().context("no stdout from the server")?;
-        let mut lines = BufReader::new(stdout).lines();
-        while let Some(line) = lines.next_line().await? {
-            if let Some(rest) = line.strip_prefix("ready ") {
-                let (url, fixed_url) = rest.split_once(' ').context("bad ready line")?;
-                return Ok(Server {
-                    url: url.to_owned(),
-                    fixed_url: fixed_url.to_owned(),
-                    child,
-                });
-            }
-        }
-        bail!("the server under test exited before it was ready; see its error above")
+        let (server_port, sandbox_port) = (free_port()?, free_port()?);
+        let server_addr = format!("127.0.0.1:{server_port}");
+        let sandbox_addr = format!("127.0.0.1:{sandbox_port}");
+        let notify_url = format!("http://{server_addr}");
+        let (sandbox, sandbox_url, _) = spawn_child(
+            &["sandbox-child", "--addr", &sandbox_addr, "--notify-url", &notify_url],
+            secrets_key,
+        )
+        .await?;
+        let (child, url, fixed_url) = spawn_child(
+            &[
+                "serve-child",
+                "--database-url",
+                database_url,
+                "--addr",
+                &server_addr,
+                "--sandbox-url",
+                &sandbox_url,
+            ],
+            secrets_key,
+        )
+        .await?;
+        Ok(Server {
+            child,
+            sandbox,
+            sandbox_url,
+            url,
+            fixed_url,
+        })
     }
 
     /// The most memory the server held at once (VmHWM), in MiB.
@@ -424,14 +461,16 @@ impl Server {
         Ok(kib / 1024.0)
     }
 
-    /// Closes its stdin, which shuts it down gracefully.
+    /// Closes their stdins, which shuts them down gracefully.
     async fn stop(mut self) -> anyhow::Result<()> {
-        drop(self.child.stdin.take());
-        match tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await {
-            Ok(status) => {
-                status?;
+        for child in [&mut self.child, &mut self.sandbox] {
+            drop(child.stdin.take());
+            match tokio::time::timeout(Duration::from_secs(30), child.wait()).await {
+                Ok(status) => {
+                    status?;
+                }
+                Err(_) => child.kill().await?,
             }
-            Err(_) => self.child.kill().await?,
         }
         Ok(())
     }
@@ -484,4 +523,152 @@ pub async fn sweep(plan: &Plan, sizes: &[i64], clients: &[usize], out: &Path) ->
     plot::write_svgs(out, backend, plan.concurrency, &rows)?;
     eprintln!("wrote {} and the plots in {}", csv.display(), out.display());
     Ok(())
+}
+
+/// `--soak SECONDS`: a steady mixed load (issue, lookup, revoke, deposit at the sandbox
+/// bank) for a long time, sampling the server's memory every `SAMPLE` s. Fails on any
+/// failed request, on a revoke or deposit left unrecorded, or on memory that keeps
+/// growing (the last sample more than 20% above the one after the first minute).
+pub async fn soak(plan: &Plan, seconds: u64) -> anyhow::Result<()> {
+    const SAMPLE: Duration = Duration::from_secs(10);
+    let scratch = Scratch::create(plan.database_url.as_deref()).await?;
+    let result = async {
+        let mut fixture = fixture::prepare(&scratch.url, &scratch.secrets_key).await?;
+        fixture::load(&scratch.url, &mut fixture, plan.payments).await?;
+        let server = Server::start(&scratch.url, &scratch.secrets_key).await?;
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(plan.concurrency)
+            .build()?;
+        let auth = Arc::new(format!("Bearer {}", token(&client, &server.url).await?));
+        let base = Arc::new(server.url.clone());
+        let bank = Arc::new(server.sandbox_url.clone());
+        // Accounts issued and not yet revoked or paid: (imp_uid, account number).
+        let open: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
+        let preloaded = fixture.loaded.max(1);
+        let due = fixture::chrono_now() + 30 * 86_400;
+        let one = {
+            let (client, base, auth, open, bank) =
+                (client.clone(), base.clone(), auth.clone(), open.clone(), bank.clone());
+            move |i: u64| {
+                let (client, base, auth, open, bank) =
+                    (client.clone(), base.clone(), auth.clone(), open.clone(), bank.clone());
+                async move {
+                    // Of ten: four lookups, three issues, two revokes, one deposit.
+                    match i % 10 {
+                        0 | 3 | 6 => {
+                            let body = serde_json::json!({
+                                "merchant_uid": format!("soak-{i}"), "amount": 1000, "vbank_code": "004",
+                                "vbank_due": due, "buyer_name": "홍길동", "pg": "tosspayments",
+                            });
+                            let answer = client
+                                .post(format!("{base}/vbanks"))
+                                .header("Authorization", auth.as_str())
+                                .json(&body)
+                                .send()
+                                .await
+                                .map_err(|error| error.to_string())?;
+                            let body: serde_json::Value = answer.json().await.map_err(|error| error.to_string())?;
+                            let response = &body["response"];
+                            match (response["imp_uid"].as_str(), response["vbank_num"].as_str()) {
+                                (Some(imp_uid), Some(number)) => {
+                                    open.lock().unwrap().push((imp_uid.to_owned(), number.to_owned()));
+                                    Ok(())
+                                }
+                                _ => Err(format!("issue: {body}")),
+                            }
+                        }
+                        1 | 7 => {
+                            let Some((imp_uid, _)) = open.lock().unwrap().pop() else { return Ok(()) };
+                            let request = client
+                                .delete(format!("{base}/vbanks/{imp_uid}"))
+                                .header("Authorization", auth.as_str());
+                            expect_ok(request.send().await).await
+                        }
+                        4 => {
+                            let Some((_, number)) = open.lock().unwrap().pop() else { return Ok(()) };
+                            let deposit = serde_json::json!({
+                                "bank_code": "004", "account_number": number, "amount": 1000, "depositor_name": "홍길동",
+                            });
+                            let answer = client
+                                .post(format!("{bank}/sandbox/bank/deposits"))
+                                .json(&deposit)
+                                .send()
+                                .await
+                                .map_err(|error| error.to_string())?;
+                            if answer.status().is_success() {
+                                Ok(())
+                            } else {
+                                Err(format!("deposit: {}", answer.status()))
+                            }
+                        }
+                        _ => {
+                            let imp_uid = preloaded_imp_uid((i as i64).wrapping_mul(104_729) % preloaded);
+                            let request = client
+                                .get(format!("{base}/payments/{imp_uid}"))
+                                .header("Authorization", auth.as_str());
+                            expect_ok(request.send().await).await
+                        }
+                    }
+                }
+            }
+        };
+        eprintln!(
+            "== soak: {seconds} s of mixed load, {} clients, {} payments pre-loaded",
+            plan.concurrency, fixture.loaded
+        );
+        let load = load::run(plan.concurrency, Duration::from_secs(seconds), u64::MAX, one);
+        let samples = async {
+            let mut samples = Vec::new();
+            let started = std::time::Instant::now();
+            while started.elapsed() < Duration::from_secs(seconds) {
+                tokio::time::sleep(SAMPLE).await;
+                let rss = server.rss_mib().unwrap_or(0.0);
+                eprintln!("  t={:>4}s rss={rss:.1} MiB", started.elapsed().as_secs());
+                samples.push(rss);
+            }
+            samples
+        };
+        let (outcome, samples) = tokio::join!(load, samples);
+        server.stop().await?;
+        println!("metric soak_seconds {seconds}");
+        println!("metric soak_requests {}", outcome.done);
+        println!("metric soak_per_s {:.0}", outcome.per_second());
+        println!("metric soak_p99_ms {:.2}", outcome.latency_ms(0.99));
+        println!("metric soak_errors {}", outcome.errors);
+        // The first minute fills caches and pools; from then on memory must stay level.
+        let settled = samples.get(6).or(samples.last()).copied().unwrap_or(0.0);
+        let last = samples.last().copied().unwrap_or(0.0);
+        let peak = samples.iter().copied().fold(0.0, f64::max);
+        println!("metric soak_rss_after_1min_mib {settled:.1}");
+        println!("metric soak_rss_end_mib {last:.1}");
+        println!("metric soak_rss_peak_mib {peak:.1}");
+        if outcome.errors > 0 {
+            bail!(
+                "{} requests failed in the soak (first: {})",
+                outcome.errors,
+                outcome.first_error.as_deref().unwrap_or("?")
+            );
+        }
+        if settled > 0.0 && last > settled * 1.2 {
+            bail!("memory kept growing: {settled:.1} MiB after a minute, {last:.1} MiB at the end");
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    scratch.remove().await?;
+    result
+}
+
+impl Server {
+    /// The memory the server holds now (VmRSS), in MiB.
+    fn rss_mib(&self) -> anyhow::Result<f64> {
+        let pid = self.child.id().context("the server under test has exited")?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        let kib: f64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .context("no VmRSS in /proc/PID/status")?;
+        Ok(kib / 1024.0)
+    }
 }
