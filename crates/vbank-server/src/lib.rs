@@ -9,6 +9,8 @@ pub mod app;
 pub mod config;
 pub mod edge;
 pub mod jobs;
+pub mod observability;
+pub mod openapi;
 mod routes;
 pub mod server;
 pub mod services;

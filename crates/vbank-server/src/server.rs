@@ -2,6 +2,7 @@
 
 use crate::app::{AppState, Settings};
 use crate::edge::envelope::{language_layer, method_not_allowed, route_not_found};
+use crate::observability::{request_layer, Metrics};
 use crate::services::merchants::{add_sandbox_merchant, random_text, MerchantSpec};
 use crate::services::tokens::TokenService;
 use anyhow::Context;
@@ -13,9 +14,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
+use tower::util::MapRequestLayer;
 use tower::Layer;
-use tower_http::normalize_path::NormalizePathLayer;
-use tower_http::trace::TraceLayer;
 use vbank_core::lifecycle::RevokedStatus;
 use vbank_core::time::SystemClock;
 use vbank_pg::Connectors;
@@ -139,6 +139,32 @@ async fn shutdown_signal() {
     }
 }
 
+/// i'mport's clients add trailing slashes (`/payments/findAll/{m}/`); they are trimmed before
+/// routing. Swagger UI's index is the one exception: it lives at `/docs/` so that its
+/// relative asset paths resolve under `/docs/`.
+fn trim_trailing_slash(mut request: Request) -> Request {
+    let path = request.uri().path();
+    if path.len() <= 1 || !path.ends_with('/') || path == "/docs/" {
+        return request;
+    }
+    let trimmed = match path.trim_end_matches('/') {
+        "" => "/",
+        trimmed => trimmed,
+    };
+    let path_and_query = match request.uri().query() {
+        Some(query) => format!("{trimmed}?{query}"),
+        None => trimmed.to_owned(),
+    };
+    let mut parts = request.uri().clone().into_parts();
+    if let Ok(path_and_query) = path_and_query.parse() {
+        parts.path_and_query = Some(path_and_query);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
 /// Opens the store, binds the address and serves in the background.
 pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
     let store = vbank_store::open(&config.database_url)
@@ -180,6 +206,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
     };
 
     let clock: Arc<dyn vbank_core::time::Clock> = Arc::new(SystemClock);
+    let metrics = Arc::new(Metrics::new().context("cannot set up the metrics registry")?);
     let state = Arc::new(AppState {
         tokens: TokenService::new(store.clone(), clock.clone(), config.token_ttl.as_secs() as i64).await?,
         store,
@@ -196,6 +223,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
             allow_private_webhooks: config.allow_private_webhooks || config.sandbox != SandboxMode::Off,
         },
         webhook_wakeup: Arc::new(tokio::sync::Notify::new()),
+        metrics: metrics.clone(),
     });
     state.store.listen_outbox(state.webhook_wakeup.clone()).await?;
     let (stop_jobs, stop_receiver) = watch::channel(false);
@@ -211,11 +239,13 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
     if let Some(sandbox) = &sandbox {
         router = router.merge(sandbox.router());
     }
+    // Per route (so that the route template is known), outermost last: the request id and
+    // metrics wrap everything, including the language of the answer.
     let router = router
         .layer(middleware::from_fn(language_layer))
-        .layer(TraceLayer::new_for_http());
+        .layer(middleware::from_fn_with_state(metrics, request_layer));
     // Trailing slashes (`/payments/findAll/{m}/`) are trimmed before routing.
-    let app = NormalizePathLayer::trim_trailing_slash().layer(router);
+    let app = MapRequestLayer::new(trim_trailing_slash).layer(router);
 
     let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

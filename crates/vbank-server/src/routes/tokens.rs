@@ -2,18 +2,35 @@
 
 use crate::app::AppState;
 use crate::edge::body::Fields;
-use crate::edge::{envelope, ApiResult};
+use crate::edge::{envelope, ApiResult, Envelope};
+use crate::services::tokens::IssuedToken;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
 use std::sync::Arc;
+use utoipa::ToSchema;
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new().route("/users/getToken", post(get_token))
 }
 
-async fn get_token(State(state): State<Arc<AppState>>, fields: Fields) -> ApiResult<Response> {
+/// `POST /users/getToken`'s body (JSON or form).
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents what `edge::body::Fields` reads
+pub struct GetTokenRequest {
+    /// The merchant's REST API key.
+    pub imp_key: String,
+    /// The merchant's REST API secret.
+    pub imp_secret: String,
+}
+
+/// An access token for the merchant; the same token is returned while it lives, and its life
+/// is extended when less than a minute is left (api.md A1).
+#[utoipa::path(post, path = "/users/getToken", tag = "i'mport",
+    request_body(content((GetTokenRequest = "application/json"), (GetTokenRequest = "application/x-www-form-urlencoded"))),
+    responses((status = 200, description = "The token.", body = Envelope<IssuedToken>)))]
+pub(crate) async fn get_token(State(state): State<Arc<AppState>>, fields: Fields) -> ApiResult<Response> {
     let imp_key = fields.required_text("imp_key")?;
     let imp_secret = fields.required_text("imp_secret")?;
     let token = state.tokens.get_token(&imp_key, &imp_secret).await?;

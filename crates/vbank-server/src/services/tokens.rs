@@ -23,10 +23,14 @@ use vbank_store::{Store, TokenRecord};
 const EXTENSION_WINDOW: i64 = 60;
 const EXTENSION: i64 = 300;
 
-#[derive(Debug, Serialize)]
+/// i'mport's `AuthAnnotation`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IssuedToken {
+    /// Send it as `Authorization: Bearer TOKEN` (or bare, or in `X-ImpTokenHeader`).
     pub access_token: String,
+    /// The server's time, Unix seconds.
     pub now: UnixSeconds,
+    /// When the token expires, Unix seconds.
     pub expired_at: UnixSeconds,
 }
 
