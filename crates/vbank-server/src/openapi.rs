@@ -54,6 +54,7 @@ Messages are Korean; send `Accept-Language: en` for English. Bodies may be JSON 
         routes::ops::metrics,
         routes::console::page,
         openapi_json,
+        swagger_ui,
         sandbox::deposit,
         sandbox::holder,
         sandbox::faults,
@@ -95,6 +96,12 @@ fn swagger_config() -> utoipa_swagger_ui::Config<'static> {
 pub async fn openapi_json() -> Response {
     axum::Json(document()).into_response()
 }
+
+/// Swagger UI for this document (redirects to `/docs/`; its assets are compiled in).
+#[utoipa::path(get, path = "/docs", tag = "operations",
+    responses((status = 303, description = "To `/docs/`, the Swagger UI page.")))]
+#[allow(dead_code)] // served by utoipa_swagger_ui's router; documented here
+async fn swagger_ui() {}
 
 /// An error answer: `response` is always null.
 #[derive(Serialize, ToSchema)]
@@ -156,7 +163,7 @@ impl Modify for ErrorResponses {
             let i_mport = !path.starts_with("/sandbox")
                 && !matches!(
                     path.as_str(),
-                    "/healthz" | "/readyz" | "/metrics" | "/openapi.json" | "/console"
+                    "/healthz" | "/readyz" | "/metrics" | "/openapi.json" | "/console" | "/docs"
                 );
             if !i_mport {
                 continue;
