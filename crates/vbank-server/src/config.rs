@@ -11,8 +11,17 @@ use std::time::Duration;
     about = "A self-hostable, i'mport-compatible virtual-account payment server"
 )]
 pub struct Cli {
+    /// Log lines for people (`pretty`, the default) or for log collectors (`json`, one object a line).
+    #[arg(long, global = true, env = "VBANK_LOG_FORMAT", value_enum, default_value = "pretty")]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

@@ -151,7 +151,7 @@ pub async fn request_layer(State(metrics): State<Arc<Metrics>>, request: Request
                 "answered"
             );
         } else {
-            tracing::debug!(
+            tracing::info!(
                 status = status.as_u16(),
                 elapsed_ms = elapsed.as_millis() as u64,
                 "answered"
