@@ -6,6 +6,7 @@
 //! `vbank-store` and `vbank-pg`.
 
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod edge;
 pub mod jobs;

@@ -6,6 +6,7 @@ use tracing_subscriber::EnvFilter;
 use vbank_core::lifecycle::RevokedStatus;
 use vbank_core::{WebhookFormat, WebhookSettings};
 use vbank_sandbox::{Sandbox, SandboxConfig};
+use vbank_server::cli;
 use vbank_server::config::{
     Cli, Command, LogFormat, MerchantAddArgs, MerchantCommand, RevokedStatusArg, SandboxArgs, ServeArgs,
 };
@@ -26,7 +27,12 @@ async fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Serve(args) => serve(args).await,
-        Command::Sandbox(args) => sandbox(args).await,
+        Command::Sandbox(args) => match args.command {
+            Some(command) => cli::sandbox(command).await,
+            None => sandbox(args.run).await,
+        },
+        Command::Vbank(command) => cli::vbank(command).await,
+        Command::Webhooks(command) => cli::webhooks(command).await,
         Command::Merchant(MerchantCommand::Add(args)) => merchant_add(args).await,
     };
     match result {
