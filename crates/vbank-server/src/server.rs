@@ -167,6 +167,8 @@ fn trim_trailing_slash(mut request: Request) -> Request {
 
 /// Opens the store, binds the address and serves in the background.
 pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
+    // Pending migrations run here; on a large database that can take a while, so say so.
+    tracing::info!("opening the database and applying any pending migrations");
     let store = vbank_store::open(&config.database_url)
         .await
         .with_context(|| format!("cannot open the database {}", config.database_url))?;
