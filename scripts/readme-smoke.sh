@@ -17,11 +17,12 @@ log="$workdir/serve.log"
 # A fresh database, as on a fresh clone; the command itself runs unchanged.
 rm -f vbank.db vbank.db-wal vbank.db-shm
 echo "running: $serve_command"
-bash -c "$serve_command" >"$log" 2>"$workdir/serve.err" &
+# In a process group of its own, so that stopping it stops cargo and the vbank it runs, and
+# nothing else on the machine.
+setsid bash -c "$serve_command" >"$log" 2>"$workdir/serve.err" &
 server_pid=$!
 cleanup() {
-  kill "$server_pid" 2>/dev/null || true
-  pkill -f 'target/release/vbank serve' 2>/dev/null || true
+  kill -- "-$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
   rm -f vbank.db vbank.db-wal vbank.db-shm
 }

@@ -25,8 +25,8 @@ pub struct GetTokenRequest {
     pub imp_secret: String,
 }
 
-/// An access token for the merchant; the same token is returned while it lives, and its life
-/// is extended when less than a minute is left (api.md A1).
+/// An access token for the merchant. A repeat call returns the same token while it lives, and
+/// extends it by 5 minutes when asked for in its last minute.
 #[utoipa::path(post, path = "/users/getToken", tag = "i'mport",
     request_body(content((GetTokenRequest = "application/json"), (GetTokenRequest = "application/x-www-form-urlencoded"))),
     responses((status = 200, description = "The token.", body = Envelope<IssuedToken>)))]
