@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
-use tower::util::MapRequestLayer;
+use tower::util::{MapRequest, MapRequestLayer};
 use tower::Layer;
 use vbank_core::lifecycle::RevokedStatus;
 use vbank_core::time::SystemClock;
@@ -165,6 +165,17 @@ fn trim_trailing_slash(mut request: Request) -> Request {
     request
 }
 
+/// The layers every answer of the server passes through: the request id and metrics, the
+/// language of messages, and trailing slashes (`/payments/findAll/{m}/`) trimmed before routing.
+pub fn with_edge_layers(router: Router, metrics: Arc<Metrics>) -> MapRequest<Router, fn(Request) -> Request> {
+    // Per route (so that the route template is known), outermost last: the request id and
+    // metrics wrap everything, including the language of the answer.
+    let router = router
+        .layer(middleware::from_fn(language_layer))
+        .layer(middleware::from_fn_with_state(metrics, request_layer));
+    MapRequestLayer::new(trim_trailing_slash as fn(Request) -> Request).layer(router)
+}
+
 /// Opens the store, binds the address and serves in the background.
 pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
     // Pending migrations run here; on a large database that can take a while, so say so.
@@ -241,13 +252,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
     if let Some(sandbox) = &sandbox {
         router = router.merge(sandbox.router());
     }
-    // Per route (so that the route template is known), outermost last: the request id and
-    // metrics wrap everything, including the language of the answer.
-    let router = router
-        .layer(middleware::from_fn(language_layer))
-        .layer(middleware::from_fn_with_state(metrics, request_layer));
-    // Trailing slashes (`/payments/findAll/{m}/`) are trimmed before routing.
-    let app = MapRequestLayer::new(trim_trailing_slash).layer(router);
+    let app = with_edge_layers(router, metrics);
 
     let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

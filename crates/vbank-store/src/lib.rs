@@ -6,7 +6,9 @@
 //! that returns (the row, its `cancel_history` entry, its outbox event and an audit
 //! line) in the same commit, or nothing.
 
+mod group_commit;
 mod postgres;
+mod read_pool;
 mod rows;
 mod sqlite;
 
@@ -35,6 +37,12 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("database commit failed: {0}")]
+    CommitFailed(String),
+    #[error("SQLite error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     #[error("unsupported database URL {0}: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     UnsupportedUrl(String),
 }
@@ -130,6 +138,23 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_payment(&self, payment: &Payment) -> StoreResult<()>;
     /// The merchant's payment; another merchant's is `None`, exactly as an unknown one.
     async fn payment(&self, merchant_id: i64, imp_uid: &ImpUid) -> StoreResult<Option<Payment>>;
+    /// The merchant's payment with the channel it was issued on (for calls to its PG).
+    async fn payment_with_channel(
+        &self,
+        merchant_id: i64,
+        imp_uid: &ImpUid,
+    ) -> StoreResult<Option<(Payment, Channel)>> {
+        let Some(payment) = self.payment(merchant_id, imp_uid).await? else {
+            return Ok(None);
+        };
+        match self.channel(payment.channel_id).await? {
+            Some(channel) => Ok(Some((payment, channel))),
+            None => Err(StoreError::Corrupt(format!(
+                "channel {} of {imp_uid} is gone",
+                payment.channel_id
+            ))),
+        }
+    }
     /// Any merchant's payment, for PG notifications that name it by the order id vbank gave.
     async fn payment_for_pg(&self, imp_uid: &ImpUid) -> StoreResult<Option<Payment>>;
     /// The payment a PG transaction id belongs to, for PG notifications.

@@ -4,8 +4,8 @@
 //! and a lease that frees them if a node dies.
 
 use crate::rows::{
-    cancel_entry_from_row, channel_from_row, corrupt, merchant_from_row, order_clause, payment_from_row, push_filter,
-    token_from_row, ABANDONED_AFTER_SECONDS, MERCHANT_COLUMNS, PAYMENT_COLUMNS,
+    cancel_entry_from_row, channel_from_row, corrupt, may_have_history, merchant_from_row, order_clause,
+    payment_from_row, push_filter, token_from_row, ABANDONED_AFTER_SECONDS, MERCHANT_COLUMNS, PAYMENT_COLUMNS,
 };
 use crate::{
     missing_versions, Backlog, Decide, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryState, IdempotencyClaim,
@@ -52,17 +52,23 @@ async fn hydrate<'c, E>(executor: E, rows: Vec<PgRow>) -> StoreResult<Vec<Paymen
 where
     E: sqlx::Executor<'c, Database = Postgres>,
 {
-    if rows.is_empty() {
-        return Ok(Vec::new());
+    let mut with_history = Vec::new();
+    for row in &rows {
+        if may_have_history(row)? {
+            with_history.push(row.try_get::<String, _>("imp_uid")?);
+        }
     }
     let mut histories: HashMap<String, Vec<CancelEntry>> = HashMap::new();
+    if with_history.is_empty() {
+        return rows.iter().map(|row| payment_from_row(row, Vec::new())).collect();
+    }
     let mut query = QueryBuilder::<Postgres>::new(
         "SELECT cancellation_id, imp_uid, pg_tid, amount, cancelled_at, reason, receipt_url \
          FROM cancel_history WHERE imp_uid IN (",
     );
     let mut separated = query.separated(", ");
-    for row in &rows {
-        separated.push_bind(row.try_get::<String, _>("imp_uid")?);
+    for imp_uid in with_history {
+        separated.push_bind(imp_uid);
     }
     query.push(") ORDER BY cancelled_at, cancellation_id");
     for row in query.build().fetch_all(executor).await? {

@@ -2,9 +2,9 @@
 //! in dialect (placeholders, locks); what a row means is written once, here.
 
 use crate::{PaymentFilter, Sorting, StoreError, StoreResult, TimeAxis, TokenRecord};
+use rusqlite::types::FromSql;
 use sqlx::postgres::PgRow;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Database, Decode, Encode, Postgres, QueryBuilder, Row, Sqlite, Type};
+use sqlx::{Decode, Postgres, QueryBuilder, Row, Type};
 use std::str::FromStr;
 use vbank_core::payment::{Buyer, VirtualAccount};
 use vbank_core::{
@@ -13,27 +13,66 @@ use vbank_core::{
 };
 
 /// A column type both backends decode.
-pub(crate) trait Value:
-    for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres>
-{
-}
+pub(crate) trait Value: FromSql + for<'r> Decode<'r, Postgres> + Type<Postgres> {}
 
-impl<T> Value for T where T: for<'r> Decode<'r, Sqlite> + Type<Sqlite> + for<'r> Decode<'r, Postgres> + Type<Postgres> {}
+impl<T> Value for T where T: FromSql + for<'r> Decode<'r, Postgres> + Type<Postgres> {}
 
 /// A row of either backend, read by column name.
 pub(crate) trait StoreRow {
-    fn get<T: Value>(&self, column: &str) -> Result<T, sqlx::Error>;
+    fn get<T: Value>(&self, column: &str) -> StoreResult<T>;
 }
 
-impl StoreRow for SqliteRow {
-    fn get<T: Value>(&self, column: &str) -> Result<T, sqlx::Error> {
-        self.try_get(column)
+impl StoreRow for rusqlite::Row<'_> {
+    fn get<T: Value>(&self, column: &str) -> StoreResult<T> {
+        Ok(rusqlite::Row::get(self, column)?)
     }
 }
 
+/// A SQLite row whose columns are known in order (`names`), read by position: rusqlite
+/// finds a column by name by asking SQLite for every column's name each time, which
+/// costs more than decoding a payment's 35 columns.
+pub(crate) struct Positional<'a, 'r> {
+    pub row: &'a rusqlite::Row<'r>,
+    pub names: &'a [&'static str],
+}
+
+impl StoreRow for Positional<'_, '_> {
+    fn get<T: Value>(&self, column: &str) -> StoreResult<T> {
+        match self.names.iter().position(|name| *name == column) {
+            Some(index) => Ok(self.row.get(index)?),
+            None => Ok(self.row.get(column)?),
+        }
+    }
+}
+
+/// The names of `PAYMENT_COLUMNS`, in order.
+pub(crate) static PAYMENT_COLUMN_NAMES: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| PAYMENT_COLUMNS.split(',').map(str::trim).collect());
+
 impl StoreRow for PgRow {
-    fn get<T: Value>(&self, column: &str) -> Result<T, sqlx::Error> {
-        self.try_get(column)
+    fn get<T: Value>(&self, column: &str) -> StoreResult<T> {
+        Ok(self.try_get(column)?)
+    }
+}
+
+/// A query being written, with its parameters: each backend's builder.
+pub(crate) trait SqlBuilder {
+    fn sql(&mut self, text: &str);
+    fn bind_int(&mut self, value: i64);
+    fn bind_text(&mut self, value: String);
+}
+
+impl SqlBuilder for QueryBuilder<'_, Postgres> {
+    fn sql(&mut self, text: &str) {
+        self.push(text);
+    }
+
+    fn bind_int(&mut self, value: i64) {
+        self.push_bind(value);
+    }
+
+    fn bind_text(&mut self, value: String) {
+        self.push_bind(value);
     }
 }
 
@@ -147,6 +186,16 @@ pub(crate) fn payment_from_row(row: &impl StoreRow, cancel_history: Vec<CancelEn
     })
 }
 
+/// Whether a payment row can have `cancel_history` entries: only a revoke (`cancelled`,
+/// or `failed` as some PGs show it) or a refund (`cancel_amount > 0`) writes one, in the
+/// same commit as that status or amount. Reads skip the history query for the rest,
+/// which is most payments.
+pub(crate) fn may_have_history(row: &impl StoreRow) -> StoreResult<bool> {
+    let status: String = row.get("status")?;
+    let cancel_amount: i64 = row.get("cancel_amount")?;
+    Ok(cancel_amount > 0 || status == "cancelled" || status == "failed")
+}
+
 pub(crate) fn cancel_entry_from_row(row: &impl StoreRow) -> StoreResult<CancelEntry> {
     Ok(CancelEntry {
         cancellation_id: CancellationId::from_stored(row.get("cancellation_id")?),
@@ -178,30 +227,28 @@ pub(crate) fn order_clause(sorting: Sorting) -> String {
 
 /// The `WHERE` of a merchant's payment listing: the same text on both backends, with
 /// each backend's placeholders.
-pub(crate) fn push_filter<'args, DB: Database>(
-    query: &mut QueryBuilder<'args, DB>,
-    merchant_id: i64,
-    filter: &PaymentFilter,
-) where
-    i64: Encode<'args, DB> + Type<DB>,
-    String: Encode<'args, DB> + Type<DB>,
-    &'static str: Encode<'args, DB> + Type<DB>,
-{
-    query.push(" WHERE merchant_id = ").push_bind(merchant_id);
+pub(crate) fn push_filter(query: &mut impl SqlBuilder, merchant_id: i64, filter: &PaymentFilter) {
+    query.sql(" WHERE merchant_id = ");
+    query.bind_int(merchant_id);
     if let Some(merchant_uid) = &filter.merchant_uid {
-        query.push(" AND merchant_uid = ").push_bind(merchant_uid.clone());
+        query.sql(" AND merchant_uid = ");
+        query.bind_text(merchant_uid.clone());
     }
     if !filter.statuses.is_empty() {
-        query.push(" AND status IN (");
-        let mut separated = query.separated(", ");
-        for status in &filter.statuses {
-            separated.push_bind(status.as_str());
+        query.sql(" AND status IN (");
+        for (i, status) in filter.statuses.iter().enumerate() {
+            if i > 0 {
+                query.sql(", ");
+            }
+            query.bind_text(status.as_str().to_owned());
         }
-        query.push(")");
+        query.sql(")");
     }
     if let Some((axis, from, to)) = filter.window {
         let column = axis_column(axis);
-        query.push(format!(" AND {column} >= ")).push_bind(from);
-        query.push(format!(" AND {column} <= ")).push_bind(to);
+        query.sql(&format!(" AND {column} >= "));
+        query.bind_int(from);
+        query.sql(&format!(" AND {column} <= "));
+        query.bind_int(to);
     }
 }

@@ -1,161 +1,319 @@
 //! The embedded default: one SQLite file in WAL mode with `synchronous=FULL`, so that
 //! a commit acknowledged to a client survives a power cut.
 //!
-//! Writes go through a single connection (SQLite has one writer anyway; one
-//! connection also makes write transactions queue in the pool instead of failing with
-//! SQLITE_BUSY) and begin with `BEGIN IMMEDIATE`, the SQLite form of a row lock.
-//! Reads use a pool of their own and never wait for writers.
+//! Writes go through a single connection (SQLite has one writer anyway), owned by the
+//! group committer's thread (`group_commit.rs`): each write runs in a savepoint of a
+//! shared `BEGIN IMMEDIATE` transaction, the SQLite form of a row lock, and is answered
+//! after the commit that holds it. Reads use reader threads of their own (`read_pool.rs`)
+//! and never wait for writers. Statements are prepared once per connection and cached.
+//!
+//! Migrations run through sqlx's migrator, as on PostgreSQL; queries use rusqlite, which
+//! runs a statement on the calling thread instead of handing each one to a worker.
 
+use crate::group_commit::GroupCommitter;
+use crate::read_pool::ReadPool;
 use crate::rows::{
-    cancel_entry_from_row, channel_from_row, corrupt, merchant_from_row, order_clause, payment_from_row, push_filter,
-    token_from_row, ABANDONED_AFTER_SECONDS, MERCHANT_COLUMNS, PAYMENT_COLUMNS,
+    cancel_entry_from_row, channel_from_row, corrupt, may_have_history, merchant_from_row, order_clause,
+    payment_from_row, push_filter, token_from_row, Positional, SqlBuilder, ABANDONED_AFTER_SECONDS, MERCHANT_COLUMNS,
+    PAYMENT_COLUMNS, PAYMENT_COLUMN_NAMES,
 };
 use crate::{
     missing_versions, Backlog, Decide, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryState, IdempotencyClaim,
     NewMerchant, PaymentEvent, PaymentFilter, Store, StoreError, StoreResult, TokenRecord, TransitionOutcome,
 };
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection, SqlitePool};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtension, Params};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{ConnectOptions, Connection as _};
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::LazyLock;
 use std::time::Duration;
 use vbank_core::lifecycle::{Decision, Transition};
 use vbank_core::{
-    CancelEntry, CancellationId, Channel, ChannelSecrets, ImpUid, Merchant, Payment, PgProvider, UnixSeconds,
-    WebhookFormat,
+    CancellationId, Channel, ChannelSecrets, ImpUid, Merchant, Payment, PgProvider, UnixSeconds, WebhookFormat,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
+/// Read connections: enough to keep both cores busy while one waits on the disk.
+const READERS: usize = 4;
+/// Prepared statements kept per connection (the listings' texts vary).
+const STATEMENT_CACHE: usize = 64;
+
 pub struct SqliteStore {
-    writer: SqlitePool,
-    reader: SqlitePool,
+    writer: GroupCommitter,
+    readers: ReadPool,
+    _checkpointer: Checkpointer,
+}
+
+/// Copies committed pages from the WAL into the database file, off the writer's path:
+/// with `synchronous=FULL` a checkpoint waits for the disk twice, and inside a commit it
+/// would hold up every writer of the batch. A passive checkpoint every quarter second
+/// keeps up with any load this machine can commit; one that cannot finish (readers
+/// still on old pages) is retried, and a WAL grown past `WAL_RESTART_PAGES` is restarted
+/// (briefly waiting for writers). Stops when the store is dropped.
+struct Checkpointer {
+    _stop: std::sync::mpsc::Sender<()>,
+}
+
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+const WAL_RESTART_PAGES: i64 = 65_536;
+
+impl Checkpointer {
+    fn start(open: impl FnOnce() -> rusqlite::Result<Connection> + Send + 'static) -> StoreResult<Checkpointer> {
+        let connection = open()?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("vbank-sqlite-checkpoint".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
+                    let checkpoint = |mode: &str| {
+                        connection.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+                            row.get::<_, i64>(1)
+                        })
+                    };
+                    match checkpoint("PASSIVE") {
+                        Ok(wal_pages) if wal_pages > WAL_RESTART_PAGES => {
+                            if let Err(error) = checkpoint("RESTART") {
+                                tracing::warn!(%error, wal_pages, "the WAL could not be restarted; retrying");
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(error) => tracing::warn!(%error, "a WAL checkpoint failed; retrying"),
+                    }
+                }
+                // A last one, so that a clean stop leaves the database file whole.
+                let _ = connection.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            })
+            .map_err(|error| StoreError::Unavailable(format!("cannot start the checkpoint thread: {error}")))?;
+        Ok(Checkpointer { _stop: stop })
+    }
+}
+
+/// The file a `sqlite://PATH` (or `sqlite:PATH`) URL names; query options are sqlx's.
+fn path_of(url: &str) -> PathBuf {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    PathBuf::from(rest.split('?').next().unwrap_or(rest))
+}
+
+fn configure(connection: &Connection) -> rusqlite::Result<()> {
+    connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    connection.busy_timeout(Duration::from_secs(10))?;
+    connection.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at a `sqlite://PATH` URL and migrates it.
     pub async fn open(url: &str) -> StoreResult<SqliteStore> {
-        let options = SqliteConnectOptions::from_str(url)?
+        let mut migrations = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
+            .busy_timeout(Duration::from_secs(10))
+            .connect()
             .await?;
-        MIGRATOR.run(&writer).await?;
-        // One process owns a SQLite file: leases held by a process that died are void.
-        sqlx::query("UPDATE webhook_deliveries SET leased_until = NULL WHERE leased_until IS NOT NULL")
-            .execute(&writer)
-            .await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options.read_only(true))
-            .await?;
-        Ok(SqliteStore { writer, reader })
-    }
-}
+        MIGRATOR.run(&mut migrations).await?;
+        migrations.close().await?;
 
-/// Loads payments with their cancel histories: one query for the rows, one for the histories.
-async fn hydrate<'c, E>(executor: E, rows: Vec<SqliteRow>) -> StoreResult<Vec<Payment>>
-where
-    E: sqlx::Executor<'c, Database = Sqlite>,
-{
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut histories: HashMap<String, Vec<CancelEntry>> = HashMap::new();
-    let mut query = QueryBuilder::<Sqlite>::new(
-        "SELECT cancellation_id, imp_uid, pg_tid, amount, cancelled_at, reason, receipt_url \
-         FROM cancel_history WHERE imp_uid IN (",
-    );
-    let mut separated = query.separated(", ");
-    for row in &rows {
-        separated.push_bind(row.try_get::<String, _>("imp_uid")?);
-    }
-    query.push(") ORDER BY cancelled_at, rowid");
-    for row in query.build().fetch_all(executor).await? {
-        histories
-            .entry(row.try_get("imp_uid")?)
-            .or_default()
-            .push(cancel_entry_from_row(&row)?);
-    }
-    rows.iter()
-        .map(|row| {
-            let imp_uid: String = row.try_get("imp_uid")?;
-            payment_from_row(row, histories.remove(&imp_uid).unwrap_or_default())
+        let path = path_of(url);
+        let writer_path = path.clone();
+        let writer = tokio::task::spawn_blocking(move || -> StoreResult<Connection> {
+            let connection = Connection::open(writer_path)?;
+            configure(&connection)?;
+            // Checkpoints run on their own thread (`Checkpointer`), not inside a commit.
+            connection.pragma_update(None, "wal_autocheckpoint", 0)?;
+            // One process owns a SQLite file: leases held by a process that died are void.
+            connection.execute(
+                "UPDATE webhook_deliveries SET leased_until = NULL WHERE leased_until IS NOT NULL",
+                [],
+            )?;
+            Ok(connection)
         })
-        .collect()
+        .await
+        .map_err(|error| StoreError::Unavailable(error.to_string()))??;
+        let reader_path = path.clone();
+        let readers = ReadPool::start(READERS, move || {
+            let connection = Connection::open_with_flags(
+                &reader_path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            configure(&connection)?;
+            Ok(connection)
+        })?;
+        let checkpoint_path = path.clone();
+        let checkpointer = Checkpointer::start(move || {
+            let connection = Connection::open(&checkpoint_path)?;
+            configure(&connection)?;
+            Ok(connection)
+        })?;
+        Ok(SqliteStore {
+            writer: GroupCommitter::start(writer).map_err(|error| StoreError::Unavailable(error.to_string()))?,
+            readers,
+            _checkpointer: checkpointer,
+        })
+    }
+
+    async fn read<T, F>(&self, body: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.readers.read(body).await
+    }
 }
 
-async fn insert_outbox(
-    connection: &mut SqliteConnection,
+/// A query text with its parameters, for listings whose shape depends on the filter.
+#[derive(Default)]
+struct Query {
+    text: String,
+    values: Vec<SqlValue>,
+}
+
+impl SqlBuilder for Query {
+    fn sql(&mut self, text: &str) {
+        self.text.push_str(text);
+    }
+
+    fn bind_int(&mut self, value: i64) {
+        self.text.push('?');
+        self.values.push(SqlValue::Integer(value));
+    }
+
+    fn bind_text(&mut self, value: String) {
+        self.text.push('?');
+        self.values.push(SqlValue::Text(value));
+    }
+}
+
+static PAYMENT_BY_IMP_UID: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE imp_uid = ?"));
+static MERCHANTS_PAYMENT: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE imp_uid = ? AND merchant_id = ?"));
+static PAYMENT_BY_PG_TID: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE pg_provider = ? AND pg_tid = ?"));
+static INSERT_PAYMENT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ({})",
+        vec!["?"; 35].join(", ")
+    )
+});
+static RECONCILE_DUE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE reconcile_at IS NOT NULL AND reconcile_at <= ? \
+         AND status IN ('ready', 'revoke_in_doubt') ORDER BY reconcile_at LIMIT ?"
+    )
+});
+const CHANNEL_BY_ID: &str = "SELECT id, merchant_id, pg_provider, mid, sandbox, secrets FROM channels WHERE id = ?";
+static MERCHANT_BY_IMP_KEY: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE imp_key = ?"));
+
+/// Loads payments with their cancel histories: one query for the rows, and one for the
+/// histories of those that can have one.
+fn load_payments(connection: &Connection, sql: &str, parameters: impl Params) -> StoreResult<Vec<Payment>> {
+    let mut statement = connection.prepare_cached(sql)?;
+    let mut rows = statement.query(parameters)?;
+    let mut payments = Vec::new();
+    let mut with_history = Vec::new();
+    while let Some(row) = rows.next()? {
+        let row = Positional {
+            row,
+            names: &PAYMENT_COLUMN_NAMES,
+        };
+        if may_have_history(&row)? {
+            with_history.push(payments.len());
+        }
+        payments.push(payment_from_row(&row, Vec::new())?);
+    }
+    if with_history.is_empty() {
+        return Ok(payments);
+    }
+    let by_imp_uid: HashMap<String, usize> = with_history
+        .iter()
+        .map(|&index| (payments[index].imp_uid.as_str().to_owned(), index))
+        .collect();
+    let sql = format!(
+        "SELECT cancellation_id, imp_uid, pg_tid, amount, cancelled_at, reason, receipt_url \
+         FROM cancel_history WHERE imp_uid IN ({}) ORDER BY cancelled_at, rowid",
+        vec!["?"; by_imp_uid.len()].join(", ")
+    );
+    let mut statement = connection.prepare_cached(&sql)?;
+    let mut rows = statement.query(params_from_iter(by_imp_uid.keys()))?;
+    while let Some(row) = rows.next()? {
+        let imp_uid: String = row.get("imp_uid")?;
+        if let Some(&index) = by_imp_uid.get(&imp_uid) {
+            payments[index].cancel_history.push(cancel_entry_from_row(row)?);
+        }
+    }
+    Ok(payments)
+}
+
+fn insert_outbox(
+    connection: &Connection,
     payment: &Payment,
     status: &str,
     cancellation_id: Option<&str>,
     at: UnixSeconds,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO outbox (merchant_id, imp_uid, merchant_uid, status, cancellation_id, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(payment.merchant_id)
-    .bind(payment.imp_uid.as_str())
-    .bind(payment.merchant_uid.as_str())
-    .bind(status)
-    .bind(cancellation_id)
-    .bind(at)
-    .execute(connection)
-    .await?;
+    connection
+        .prepare_cached(
+            "INSERT INTO outbox (merchant_id, imp_uid, merchant_uid, status, cancellation_id, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )?
+        .execute(params![
+            payment.merchant_id,
+            payment.imp_uid.as_str(),
+            payment.merchant_uid.as_str(),
+            status,
+            cancellation_id,
+            at
+        ])?;
     Ok(())
 }
 
-async fn insert_event(
-    connection: &mut SqliteConnection,
+fn insert_event(
+    connection: &Connection,
     imp_uid: &ImpUid,
     at: UnixSeconds,
     kind: &str,
     detail: &str,
 ) -> StoreResult<()> {
-    sqlx::query("INSERT INTO payment_events (imp_uid, at, kind, detail) VALUES (?, ?, ?, ?)")
-        .bind(imp_uid.as_str())
-        .bind(at)
-        .bind(kind)
-        .bind(detail)
-        .execute(connection)
-        .await?;
+    connection
+        .prepare_cached("INSERT INTO payment_events (imp_uid, at, kind, detail) VALUES (?, ?, ?, ?)")?
+        .execute(params![imp_uid.as_str(), at, kind, detail])?;
     Ok(())
 }
 
 /// Writes a decided transition. The `status = ?` guard makes a write based on a stale
 /// read impossible, even though the write lock already excludes one.
-async fn write_transition(connection: &mut SqliteConnection, transition: &Transition) -> StoreResult<()> {
+fn write_transition(connection: &Connection, transition: &Transition) -> StoreResult<()> {
     let after = &transition.payment;
-    let updated = sqlx::query(
-        "UPDATE payments SET status = ?, cancel_amount = ?, paid_at = ?, failed_at = ?, cancelled_at = ?, \
-         updated_at = ?, fail_reason = ?, cancel_reason = ?, reconcile_at = ?, amount = ?, vbank_date = ? \
-         WHERE imp_uid = ? AND status = ?",
-    )
-    .bind(after.status.as_str())
-    .bind(after.cancel_amount.get())
-    .bind(after.paid_at)
-    .bind(after.failed_at)
-    .bind(after.cancelled_at)
-    .bind(after.updated_at)
-    .bind(after.fail_reason.as_deref())
-    .bind(after.cancel_reason.as_deref())
-    .bind(after.reconcile_at)
-    .bind(after.amount.get())
-    .bind(after.account.due)
-    .bind(after.imp_uid.as_str())
-    .bind(transition.from.as_str())
-    .execute(&mut *connection)
-    .await?;
-    if updated.rows_affected() != 1 {
+    let updated = connection
+        .prepare_cached(
+            "UPDATE payments SET status = ?, cancel_amount = ?, paid_at = ?, failed_at = ?, cancelled_at = ?, \
+             updated_at = ?, fail_reason = ?, cancel_reason = ?, reconcile_at = ?, amount = ?, vbank_date = ? \
+             WHERE imp_uid = ? AND status = ?",
+        )?
+        .execute(params![
+            after.status.as_str(),
+            after.cancel_amount.get(),
+            after.paid_at,
+            after.failed_at,
+            after.cancelled_at,
+            after.updated_at,
+            after.fail_reason.as_deref(),
+            after.cancel_reason.as_deref(),
+            after.reconcile_at,
+            after.amount.get(),
+            after.account.due,
+            after.imp_uid.as_str(),
+            transition.from.as_str(),
+        ])?;
+    if updated != 1 {
         return Err(StoreError::Conflict(format!(
             "payment {} changed under a transition from {}",
             after.imp_uid,
@@ -163,19 +321,20 @@ async fn write_transition(connection: &mut SqliteConnection, transition: &Transi
         )));
     }
     if let Some(entry) = &transition.cancel_entry {
-        sqlx::query(
-            "INSERT INTO cancel_history (cancellation_id, imp_uid, pg_tid, amount, cancelled_at, reason, receipt_url) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(entry.cancellation_id.as_str())
-        .bind(after.imp_uid.as_str())
-        .bind(&entry.pg_tid)
-        .bind(entry.amount.get())
-        .bind(entry.cancelled_at)
-        .bind(&entry.reason)
-        .bind(&entry.receipt_url)
-        .execute(&mut *connection)
-        .await?;
+        connection
+            .prepare_cached(
+                "INSERT INTO cancel_history (cancellation_id, imp_uid, pg_tid, amount, cancelled_at, reason, \
+                 receipt_url) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )?
+            .execute(params![
+                entry.cancellation_id.as_str(),
+                after.imp_uid.as_str(),
+                entry.pg_tid,
+                entry.amount.get(),
+                entry.cancelled_at,
+                entry.reason,
+                entry.receipt_url,
+            ])?;
     }
     if let Some(event) = &transition.event {
         insert_outbox(
@@ -184,267 +343,501 @@ async fn write_transition(connection: &mut SqliteConnection, transition: &Transi
             event.status.as_str(),
             event.cancellation_id.as_ref().map(CancellationId::as_str),
             after.updated_at,
-        )
-        .await?;
+        )?;
     }
     Ok(())
+}
+
+fn create_merchant(connection: &Connection, merchant: NewMerchant) -> StoreResult<(Merchant, Vec<Channel>)> {
+    let now = chrono::Utc::now().timestamp();
+    let merchant_id: Option<i64> = connection
+        .prepare_cached(
+            "INSERT INTO merchants (imp_key, imp_secret_hash, name, created_at, webhook_url, webhook_format, \
+             webhook_secret) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (imp_key) DO NOTHING RETURNING id",
+        )?
+        .query_row(
+            params![
+                merchant.imp_key,
+                merchant.imp_secret_hash,
+                merchant.name,
+                now,
+                merchant.webhook.url.as_deref(),
+                merchant.webhook.format.as_str(),
+                merchant.webhook.secret.as_deref(),
+            ],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let Some(merchant_id) = merchant_id else {
+        return Err(StoreError::Conflict(format!(
+            "a merchant with imp_key {} exists already; choose another --imp-key",
+            merchant.imp_key
+        )));
+    };
+    let mut channels = Vec::with_capacity(merchant.channels.len());
+    for (position, channel) in merchant.channels.iter().enumerate() {
+        let secrets = serde_json::to_string(&channel.secrets).map_err(corrupt)?;
+        let id: i64 = connection
+            .prepare_cached(
+                "INSERT INTO channels (merchant_id, pg_provider, mid, sandbox, secrets, position) \
+                 VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            )?
+            .query_row(
+                params![
+                    merchant_id,
+                    channel.provider.code(),
+                    channel.mid,
+                    channel.sandbox,
+                    secrets,
+                    position as i64
+                ],
+                |row| row.get(0),
+            )?;
+        channels.push(Channel {
+            id,
+            merchant_id,
+            provider: channel.provider,
+            mid: channel.mid.clone(),
+            sandbox: channel.sandbox,
+            secrets: channel.secrets.clone(),
+        });
+    }
+    Ok((
+        Merchant {
+            id: merchant_id,
+            imp_key: merchant.imp_key,
+            imp_secret_hash: merchant.imp_secret_hash,
+            name: merchant.name,
+            webhook: merchant.webhook,
+        },
+        channels,
+    ))
+}
+
+fn insert_payment(connection: &Connection, payment: &Payment) -> StoreResult<()> {
+    let notice_urls = serde_json::to_string(&payment.notice_urls).map_err(corrupt)?;
+    connection.prepare_cached(&INSERT_PAYMENT)?.execute(params![
+        payment.imp_uid.as_str(),
+        payment.merchant_id,
+        payment.channel_id,
+        payment.merchant_uid.as_str(),
+        payment.pg_provider.code(),
+        payment.pg_id,
+        payment.pg_tid,
+        payment.pg_secret.as_deref(),
+        payment.sandbox,
+        payment.name.as_deref(),
+        payment.amount.get(),
+        payment.cancel_amount.get(),
+        payment.buyer.name.as_deref(),
+        payment.buyer.email.as_deref(),
+        payment.buyer.tel.as_deref(),
+        payment.buyer.addr.as_deref(),
+        payment.buyer.postcode.as_deref(),
+        payment.custom_data.as_deref(),
+        payment.account.bank.kftc(),
+        payment.account.number,
+        payment.account.holder.as_deref(),
+        payment.account.due,
+        payment.account.issued_at,
+        payment.status.as_str(),
+        payment.started_at,
+        payment.paid_at,
+        payment.failed_at,
+        payment.cancelled_at,
+        payment.updated_at,
+        payment.fail_reason.as_deref(),
+        payment.cancel_reason.as_deref(),
+        payment.receipt_url.as_deref(),
+        notice_urls,
+        payment.reconcile_at,
+        payment.reconcile_step,
+    ])?;
+    insert_outbox(
+        connection,
+        payment,
+        payment.status.wire().as_str(),
+        None,
+        payment.started_at,
+    )?;
+    insert_event(
+        connection,
+        &payment.imp_uid,
+        payment.started_at,
+        "issued",
+        &payment.pg_tid,
+    )
+}
+
+fn transition(
+    connection: &Connection,
+    imp_uid: &ImpUid,
+    now: UnixSeconds,
+    audit: &str,
+    decide: Decide,
+) -> StoreResult<TransitionOutcome> {
+    let Some(payment) = load_payments(connection, &PAYMENT_BY_IMP_UID, [imp_uid.as_str()])?.pop() else {
+        return Ok(TransitionOutcome::NotFound);
+    };
+    match decide(&payment) {
+        Decision::Apply(transition) => {
+            write_transition(connection, &transition)?;
+            let detail = format!(
+                "{} -> {}: {audit}",
+                transition.from.as_str(),
+                transition.payment.status.as_str()
+            );
+            insert_event(connection, imp_uid, now, "transition", &detail)?;
+            Ok(TransitionOutcome::Applied(transition.payment))
+        }
+        unchanged @ Decision::AlreadyRecorded => Ok(TransitionOutcome::Unchanged(payment, unchanged)),
+        Decision::Anomaly(anomaly) => {
+            insert_event(connection, imp_uid, now, "anomaly", &format!("{anomaly:?}: {audit}"))?;
+            Ok(TransitionOutcome::Unchanged(payment, Decision::Anomaly(anomaly)))
+        }
+    }
+}
+
+fn claim_for_reconcile(
+    connection: &Connection,
+    now: UnixSeconds,
+    lease_until: UnixSeconds,
+    limit: u32,
+) -> StoreResult<Vec<Payment>> {
+    let payments = load_payments(connection, &RECONCILE_DUE, params![now, i64::from(limit)])?;
+    let mut lease = connection.prepare_cached("UPDATE payments SET reconcile_at = ? WHERE imp_uid = ?")?;
+    for payment in &payments {
+        // The lease: no other worker takes it until then; a worker that died frees it then.
+        lease.execute(params![lease_until, payment.imp_uid.as_str()])?;
+    }
+    Ok(payments)
+}
+
+fn expand_outbox(connection: &Connection, now: UnixSeconds, limit: u32) -> StoreResult<usize> {
+    let mut select = connection.prepare_cached(
+        "SELECT o.id, o.merchant_id, o.imp_uid, p.notice_urls, m.webhook_url FROM outbox o \
+         JOIN payments p ON p.imp_uid = o.imp_uid JOIN merchants m ON m.id = o.merchant_id \
+         WHERE o.expanded = 0 ORDER BY o.id LIMIT ?",
+    )?;
+    let events = select
+        .query_map([i64::from(limit)], |row| {
+            Ok((
+                row.get::<_, i64>("id")?,
+                row.get::<_, i64>("merchant_id")?,
+                row.get::<_, String>("imp_uid")?,
+                row.get::<_, String>("notice_urls")?,
+                row.get::<_, Option<String>>("webhook_url")?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut deliver = connection.prepare_cached(
+        "INSERT INTO webhook_deliveries (outbox_id, merchant_id, imp_uid, url, state, next_attempt_at, created_at) \
+         VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+    )?;
+    let mut expanded = connection.prepare_cached("UPDATE outbox SET expanded = 1 WHERE id = ?")?;
+    for (event_id, merchant_id, imp_uid, notice_urls, default_url) in &events {
+        let notice_urls: Vec<String> = serde_json::from_str(notice_urls).map_err(corrupt)?;
+        let urls = if notice_urls.is_empty() {
+            default_url.iter().cloned().collect()
+        } else {
+            notice_urls
+        };
+        for url in urls {
+            deliver.execute(params![event_id, merchant_id, imp_uid, url, now, now])?;
+        }
+        expanded.execute([event_id])?;
+    }
+    Ok(events.len())
+}
+
+fn claim_deliveries(
+    connection: &Connection,
+    now: UnixSeconds,
+    lease_until: UnixSeconds,
+    limit: u32,
+) -> StoreResult<Vec<DeliveryJob>> {
+    let mut select = connection.prepare_cached(
+        "SELECT d.id, d.outbox_id, d.url, d.attempts, o.imp_uid, o.merchant_uid, o.status, o.cancellation_id, \
+         m.webhook_format, m.webhook_secret FROM webhook_deliveries d JOIN outbox o ON o.id = d.outbox_id \
+         JOIN merchants m ON m.id = d.merchant_id \
+         WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND (d.leased_until IS NULL OR d.leased_until <= ?) \
+         ORDER BY d.next_attempt_at, d.id LIMIT ?",
+    )?;
+    let mut rows = select.query(params![now, now, i64::from(limit)])?;
+    let mut jobs = Vec::new();
+    while let Some(row) = rows.next()? {
+        let format: String = row.get("webhook_format")?;
+        jobs.push(DeliveryJob {
+            delivery_id: row.get("id")?,
+            event_id: row.get("outbox_id")?,
+            url: row.get("url")?,
+            attempts: row.get("attempts")?,
+            imp_uid: row.get("imp_uid")?,
+            merchant_uid: row.get("merchant_uid")?,
+            status: row.get("status")?,
+            cancellation_id: row.get("cancellation_id")?,
+            format: WebhookFormat::parse(&format).ok_or_else(|| corrupt(format!("webhook_format {format}")))?,
+            secret: row.get("webhook_secret")?,
+        });
+    }
+    let mut lease = connection.prepare_cached("UPDATE webhook_deliveries SET leased_until = ? WHERE id = ?")?;
+    for job in &jobs {
+        // The lease: nobody else picks it up until then; a crash frees it by then.
+        lease.execute(params![lease_until, job.delivery_id])?;
+    }
+    Ok(jobs)
+}
+
+fn record_attempt(
+    connection: &Connection,
+    delivery_id: i64,
+    attempt: &DeliveryAttempt,
+    state: DeliveryState,
+) -> StoreResult<()> {
+    connection
+        .prepare_cached(
+            "INSERT INTO webhook_attempts (delivery_id, at, http_status, latency_ms, error) VALUES (?, ?, ?, ?, ?)",
+        )?
+        .execute(params![
+            delivery_id,
+            attempt.at,
+            attempt.http_status.map(i64::from),
+            attempt.latency_ms,
+            attempt.error.as_deref()
+        ])?;
+    let (state_name, next_attempt_at, delivered_at) = match state {
+        DeliveryState::Delivered => ("delivered", None, Some(attempt.at)),
+        DeliveryState::RetryAt(at) => ("pending", Some(at), None),
+        DeliveryState::Failed => ("failed", None, None),
+    };
+    connection
+        .prepare_cached(
+            "UPDATE webhook_deliveries SET attempts = attempts + 1, state = ?, next_attempt_at = ?, delivered_at = ?, \
+             leased_until = NULL WHERE id = ?",
+        )?
+        .execute(params![state_name, next_attempt_at, delivered_at, delivery_id])?;
+    Ok(())
+}
+
+fn claim_idempotency_key(
+    connection: &Connection,
+    merchant_id: i64,
+    key: &str,
+    request_hash: &str,
+    now: UnixSeconds,
+) -> StoreResult<IdempotencyClaim> {
+    let existing = connection
+        .prepare_cached(
+            "SELECT request_hash, status_code, body, created_at FROM idempotency_keys WHERE merchant_id = ? AND key = ?",
+        )?
+        .query_row(params![merchant_id, key], |row| {
+            Ok((
+                row.get::<_, String>("request_hash")?,
+                row.get::<_, Option<i64>>("status_code")?,
+                row.get::<_, Option<Vec<u8>>>("body")?,
+                row.get::<_, i64>("created_at")?,
+            ))
+        })
+        .optional()?;
+    Ok(match existing {
+        None => {
+            connection
+                .prepare_cached(
+                    "INSERT INTO idempotency_keys (merchant_id, key, request_hash, created_at) VALUES (?, ?, ?, ?)",
+                )?
+                .execute(params![merchant_id, key, request_hash, now])?;
+            IdempotencyClaim::Claimed
+        }
+        // A first request that never finished (its process died) is abandoned.
+        Some((_, None, _, created_at)) if created_at < now - ABANDONED_AFTER_SECONDS => {
+            connection
+                .prepare_cached(
+                    "UPDATE idempotency_keys SET request_hash = ?, created_at = ? WHERE merchant_id = ? AND key = ?",
+                )?
+                .execute(params![request_hash, now, merchant_id, key])?;
+            IdempotencyClaim::Claimed
+        }
+        Some((_, None, _, _)) => IdempotencyClaim::InFlight,
+        Some((request_hash, Some(status), body, _)) => IdempotencyClaim::Done {
+            request_hash,
+            status: status as u16,
+            body: body.unwrap_or_default(),
+        },
+    })
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_merchant(&self, merchant: NewMerchant) -> StoreResult<(Merchant, Vec<Channel>)> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let now = chrono::Utc::now().timestamp();
-        let inserted = sqlx::query(
-            "INSERT INTO merchants (imp_key, imp_secret_hash, name, created_at, webhook_url, webhook_format, \
-             webhook_secret) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (imp_key) DO NOTHING RETURNING id",
-        )
-        .bind(&merchant.imp_key)
-        .bind(&merchant.imp_secret_hash)
-        .bind(&merchant.name)
-        .bind(now)
-        .bind(merchant.webhook.url.as_deref())
-        .bind(merchant.webhook.format.as_str())
-        .bind(merchant.webhook.secret.as_deref())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = inserted else {
-            return Err(StoreError::Conflict(format!(
-                "a merchant with imp_key {} exists already; choose another --imp-key",
-                merchant.imp_key
-            )));
-        };
-        let merchant_id: i64 = row.try_get("id")?;
-        let mut channels = Vec::with_capacity(merchant.channels.len());
-        for (position, channel) in merchant.channels.iter().enumerate() {
-            let secrets = serde_json::to_string(&channel.secrets).map_err(corrupt)?;
-            let row = sqlx::query(
-                "INSERT INTO channels (merchant_id, pg_provider, mid, sandbox, secrets, position) \
-                 VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(merchant_id)
-            .bind(channel.provider.code())
-            .bind(&channel.mid)
-            .bind(channel.sandbox)
-            .bind(secrets)
-            .bind(position as i64)
-            .fetch_one(&mut *tx)
-            .await?;
-            channels.push(Channel {
-                id: row.try_get("id")?,
-                merchant_id,
-                provider: channel.provider,
-                mid: channel.mid.clone(),
-                sandbox: channel.sandbox,
-                secrets: channel.secrets.clone(),
-            });
-        }
-        tx.commit().await?;
-        Ok((
-            Merchant {
-                id: merchant_id,
-                imp_key: merchant.imp_key,
-                imp_secret_hash: merchant.imp_secret_hash,
-                name: merchant.name,
-                webhook: merchant.webhook,
-            },
-            channels,
-        ))
+        self.writer.write(move |tx| create_merchant(tx, merchant)).await
     }
 
     async fn merchant_count(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM merchants")
-            .fetch_one(&self.reader)
-            .await?)
+        self.read(|db| Ok(db.query_row("SELECT COUNT(*) FROM merchants", [], |row| row.get(0))?))
+            .await
     }
 
     async fn merchant_by_imp_key(&self, imp_key: &str) -> StoreResult<Option<Merchant>> {
-        sqlx::query(&format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE imp_key = ?"))
-            .bind(imp_key)
-            .fetch_optional(&self.reader)
-            .await?
-            .as_ref()
-            .map(merchant_from_row)
-            .transpose()
+        let imp_key = imp_key.to_owned();
+        self.read(move |db| {
+            let mut statement = db.prepare_cached(&MERCHANT_BY_IMP_KEY)?;
+            let mut rows = statement.query([imp_key])?;
+            rows.next()?.map(merchant_from_row).transpose()
+        })
+        .await
     }
 
     async fn channels(&self, merchant_id: i64) -> StoreResult<Vec<Channel>> {
-        sqlx::query(
-            "SELECT id, merchant_id, pg_provider, mid, sandbox, secrets FROM channels \
-             WHERE merchant_id = ? ORDER BY position",
-        )
-        .bind(merchant_id)
-        .fetch_all(&self.reader)
-        .await?
-        .iter()
-        .map(channel_from_row)
-        .collect()
+        self.read(move |db| {
+            let mut statement = db.prepare_cached(
+                "SELECT id, merchant_id, pg_provider, mid, sandbox, secrets FROM channels \
+                 WHERE merchant_id = ? ORDER BY position",
+            )?;
+            let mut rows = statement.query([merchant_id])?;
+            let mut channels = Vec::new();
+            while let Some(row) = rows.next()? {
+                channels.push(channel_from_row(row)?);
+            }
+            Ok(channels)
+        })
+        .await
     }
 
     async fn channel(&self, channel_id: i64) -> StoreResult<Option<Channel>> {
-        sqlx::query("SELECT id, merchant_id, pg_provider, mid, sandbox, secrets FROM channels WHERE id = ?")
-            .bind(channel_id)
-            .fetch_optional(&self.reader)
-            .await?
-            .as_ref()
-            .map(channel_from_row)
-            .transpose()
+        self.read(move |db| {
+            let mut statement = db.prepare_cached(CHANNEL_BY_ID)?;
+            let mut rows = statement.query([channel_id])?;
+            rows.next()?.map(channel_from_row).transpose()
+        })
+        .await
     }
 
     async fn update_channel_secrets(&self, channel_id: i64, secrets: &ChannelSecrets) -> StoreResult<()> {
-        sqlx::query("UPDATE channels SET secrets = ? WHERE id = ?")
-            .bind(serde_json::to_string(secrets).map_err(corrupt)?)
-            .bind(channel_id)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        let secrets = serde_json::to_string(secrets).map_err(corrupt)?;
+        self.writer
+            .write(move |tx| {
+                tx.prepare_cached("UPDATE channels SET secrets = ? WHERE id = ?")?
+                    .execute(params![secrets, channel_id])?;
+                Ok(())
+            })
+            .await
     }
 
     async fn server_key(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
-        sqlx::query("INSERT INTO server_keys (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(candidate)
-            .execute(&self.writer)
-            .await?;
-        Ok(sqlx::query_scalar("SELECT value FROM server_keys WHERE name = ?")
-            .bind(name)
-            .fetch_one(&self.writer)
-            .await?)
+        let (name, candidate) = (name.to_owned(), candidate.to_vec());
+        self.writer
+            .write(move |tx| {
+                tx.prepare_cached("INSERT INTO server_keys (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")?
+                    .execute(params![name, candidate])?;
+                Ok(tx
+                    .prepare_cached("SELECT value FROM server_keys WHERE name = ?")?
+                    .query_row([name], |row| row.get(0))?)
+            })
+            .await
     }
 
     async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO tokens (token_hash, token_id, merchant_id, issued_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(&token.token_hash)
-        .bind(&token.token_id)
-        .bind(token.merchant_id)
-        .bind(token.issued_at)
-        .bind(token.expires_at)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        let token = token.clone();
+        self.writer
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO tokens (token_hash, token_id, merchant_id, issued_at, expires_at) \
+                     VALUES (?, ?, ?, ?, ?)",
+                )?
+                .execute(params![
+                    token.token_hash,
+                    token.token_id,
+                    token.merchant_id,
+                    token.issued_at,
+                    token.expires_at
+                ])?;
+                Ok(())
+            })
+            .await
     }
 
     async fn token_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<TokenRecord>> {
-        sqlx::query("SELECT token_hash, token_id, merchant_id, issued_at, expires_at FROM tokens WHERE token_hash = ?")
-            .bind(token_hash)
-            .fetch_optional(&self.reader)
-            .await?
-            .as_ref()
-            .map(token_from_row)
-            .transpose()
+        let token_hash = token_hash.to_vec();
+        self.read(move |db| {
+            let mut statement = db.prepare_cached(
+                "SELECT token_hash, token_id, merchant_id, issued_at, expires_at FROM tokens WHERE token_hash = ?",
+            )?;
+            let mut rows = statement.query([token_hash])?;
+            rows.next()?.map(token_from_row).transpose()
+        })
+        .await
     }
 
     async fn live_token(&self, merchant_id: i64, now: UnixSeconds) -> StoreResult<Option<TokenRecord>> {
-        // Read through the writer so that a token inserted a moment ago is seen.
-        sqlx::query(
-            "SELECT token_hash, token_id, merchant_id, issued_at, expires_at FROM tokens \
-             WHERE merchant_id = ? AND expires_at > ? ORDER BY issued_at DESC, expires_at DESC LIMIT 1",
-        )
-        .bind(merchant_id)
-        .bind(now)
-        .fetch_optional(&self.writer)
-        .await?
-        .as_ref()
-        .map(token_from_row)
-        .transpose()
+        // Read in the writer's order, so that a token committed a moment ago is seen.
+        self.writer
+            .write(move |tx| {
+                let mut statement = tx.prepare_cached(
+                    "SELECT token_hash, token_id, merchant_id, issued_at, expires_at FROM tokens \
+                     WHERE merchant_id = ? AND expires_at > ? ORDER BY issued_at DESC, expires_at DESC LIMIT 1",
+                )?;
+                let mut rows = statement.query(params![merchant_id, now])?;
+                rows.next()?.map(token_from_row).transpose()
+            })
+            .await
     }
 
     async fn extend_token(&self, token_hash: &[u8], expires_at: UnixSeconds) -> StoreResult<()> {
-        sqlx::query("UPDATE tokens SET expires_at = MAX(expires_at, ?) WHERE token_hash = ?")
-            .bind(expires_at)
-            .bind(token_hash)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+        let token_hash = token_hash.to_vec();
+        self.writer
+            .write(move |tx| {
+                tx.prepare_cached("UPDATE tokens SET expires_at = MAX(expires_at, ?) WHERE token_hash = ?")?
+                    .execute(params![expires_at, token_hash])?;
+                Ok(())
+            })
+            .await
     }
 
     async fn insert_payment(&self, payment: &Payment) -> StoreResult<()> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let placeholders = vec!["?"; 35].join(", ");
-        let notice_urls = serde_json::to_string(&payment.notice_urls).map_err(corrupt)?;
-        sqlx::query(&format!(
-            "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ({placeholders})"
-        ))
-        .bind(payment.imp_uid.as_str())
-        .bind(payment.merchant_id)
-        .bind(payment.channel_id)
-        .bind(payment.merchant_uid.as_str())
-        .bind(payment.pg_provider.code())
-        .bind(&payment.pg_id)
-        .bind(&payment.pg_tid)
-        .bind(payment.pg_secret.as_deref())
-        .bind(payment.sandbox)
-        .bind(payment.name.as_deref())
-        .bind(payment.amount.get())
-        .bind(payment.cancel_amount.get())
-        .bind(payment.buyer.name.as_deref())
-        .bind(payment.buyer.email.as_deref())
-        .bind(payment.buyer.tel.as_deref())
-        .bind(payment.buyer.addr.as_deref())
-        .bind(payment.buyer.postcode.as_deref())
-        .bind(payment.custom_data.as_deref())
-        .bind(payment.account.bank.kftc())
-        .bind(&payment.account.number)
-        .bind(payment.account.holder.as_deref())
-        .bind(payment.account.due)
-        .bind(payment.account.issued_at)
-        .bind(payment.status.as_str())
-        .bind(payment.started_at)
-        .bind(payment.paid_at)
-        .bind(payment.failed_at)
-        .bind(payment.cancelled_at)
-        .bind(payment.updated_at)
-        .bind(payment.fail_reason.as_deref())
-        .bind(payment.cancel_reason.as_deref())
-        .bind(payment.receipt_url.as_deref())
-        .bind(notice_urls)
-        .bind(payment.reconcile_at)
-        .bind(payment.reconcile_step)
-        .execute(&mut *tx)
-        .await?;
-        insert_outbox(
-            &mut tx,
-            payment,
-            payment.status.wire().as_str(),
-            None,
-            payment.started_at,
-        )
-        .await?;
-        insert_event(&mut tx, &payment.imp_uid, payment.started_at, "issued", &payment.pg_tid).await?;
-        tx.commit().await?;
-        Ok(())
+        let payment = payment.clone();
+        self.writer.write(move |tx| insert_payment(tx, &payment)).await
     }
 
     async fn payment(&self, merchant_id: i64, imp_uid: &ImpUid) -> StoreResult<Option<Payment>> {
-        let row = sqlx::query(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE imp_uid = ? AND merchant_id = ?"
-        ))
-        .bind(imp_uid.as_str())
-        .bind(merchant_id)
-        .fetch_optional(&self.reader)
-        .await?;
-        Ok(hydrate(&self.reader, row.into_iter().collect()).await?.pop())
+        let imp_uid = imp_uid.clone();
+        self.read(move |db| Ok(load_payments(db, &MERCHANTS_PAYMENT, params![imp_uid.as_str(), merchant_id])?.pop()))
+            .await
+    }
+
+    async fn payment_with_channel(
+        &self,
+        merchant_id: i64,
+        imp_uid: &ImpUid,
+    ) -> StoreResult<Option<(Payment, Channel)>> {
+        let imp_uid = imp_uid.clone();
+        self.read(move |db| {
+            let Some(payment) = load_payments(db, &MERCHANTS_PAYMENT, params![imp_uid.as_str(), merchant_id])?.pop()
+            else {
+                return Ok(None);
+            };
+            let mut statement = db.prepare_cached(CHANNEL_BY_ID)?;
+            let mut rows = statement.query([payment.channel_id])?;
+            match rows.next()? {
+                Some(row) => Ok(Some((payment, channel_from_row(row)?))),
+                None => Err(StoreError::Corrupt(format!(
+                    "channel {} of {imp_uid} is gone",
+                    payment.channel_id
+                ))),
+            }
+        })
+        .await
     }
 
     async fn payment_for_pg(&self, imp_uid: &ImpUid) -> StoreResult<Option<Payment>> {
-        let row = sqlx::query(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE imp_uid = ?"))
-            .bind(imp_uid.as_str())
-            .fetch_optional(&self.reader)
-            .await?;
-        Ok(hydrate(&self.reader, row.into_iter().collect()).await?.pop())
+        let imp_uid = imp_uid.clone();
+        self.read(move |db| Ok(load_payments(db, &PAYMENT_BY_IMP_UID, [imp_uid.as_str()])?.pop()))
+            .await
     }
 
     async fn payment_by_pg_tid(&self, provider: PgProvider, pg_tid: &str) -> StoreResult<Option<Payment>> {
-        let row = sqlx::query(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE pg_provider = ? AND pg_tid = ?"
-        ))
-        .bind(provider.code())
-        .bind(pg_tid)
-        .fetch_optional(&self.reader)
-        .await?;
-        Ok(hydrate(&self.reader, row.into_iter().collect()).await?.pop())
+        let pg_tid = pg_tid.to_owned();
+        self.read(move |db| Ok(load_payments(db, &PAYMENT_BY_PG_TID, params![provider.code(), pg_tid])?.pop()))
+            .await
     }
 
     async fn payments_by_uids(
@@ -456,48 +849,62 @@ impl Store for SqliteStore {
         if imp_uids.is_empty() && merchant_uids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query =
-            QueryBuilder::<Sqlite>::new(format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE merchant_id = "));
-        query.push_bind(merchant_id).push(" AND (imp_uid IN (");
-        let mut separated = query.separated(", ");
-        separated.push_bind("");
-        for imp_uid in imp_uids {
-            separated.push_bind(imp_uid.as_str());
+        let mut query = Query::default();
+        query.sql(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE merchant_id = "));
+        query.bind_int(merchant_id);
+        for (column, values) in [("imp_uid", imp_uids), ("merchant_uid", merchant_uids)] {
+            query.sql(if column == "imp_uid" {
+                " AND (imp_uid IN ("
+            } else {
+                ") OR merchant_uid IN ("
+            });
+            // An empty string matches nothing and keeps `IN ()` valid.
+            query.bind_text(String::new());
+            for value in values {
+                query.sql(", ");
+                query.bind_text(value.clone());
+            }
         }
-        query.push(") OR merchant_uid IN (");
-        let mut separated = query.separated(", ");
-        separated.push_bind("");
-        for merchant_uid in merchant_uids {
-            separated.push_bind(merchant_uid.as_str());
-        }
-        query.push(")) ORDER BY started_at DESC, imp_uid DESC");
-        let rows = query.build().fetch_all(&self.reader).await?;
-        hydrate(&self.reader, rows).await
+        query.sql(")) ORDER BY started_at DESC, imp_uid DESC");
+        self.read(move |db| load_payments(db, &query.text, params_from_iter(query.values)))
+            .await
     }
 
     async fn merchant_uid_is_paid(&self, merchant_id: i64, merchant_uid: &str) -> StoreResult<bool> {
-        Ok(sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM payments WHERE merchant_id = ? AND merchant_uid = ? AND status = 'paid'",
-        )
-        .bind(merchant_id)
-        .bind(merchant_uid)
-        .fetch_one(&self.reader)
-        .await?
-            > 0)
+        let merchant_uid = merchant_uid.to_owned();
+        self.read(move |db| {
+            let paid: i64 = db
+                .prepare_cached(
+                    "SELECT COUNT(*) FROM payments WHERE merchant_id = ? AND merchant_uid = ? AND status = 'paid'",
+                )?
+                .query_row(params![merchant_id, merchant_uid], |row| row.get(0))?;
+            Ok(paid > 0)
+        })
+        .await
     }
 
     async fn list_payments(&self, merchant_id: i64, filter: &PaymentFilter) -> StoreResult<(u64, Vec<Payment>)> {
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT COUNT(*) FROM payments");
+        let mut count = Query::default();
+        count.sql("SELECT COUNT(*) FROM payments");
         push_filter(&mut count, merchant_id, filter);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.reader).await?;
-
-        let mut page = QueryBuilder::<Sqlite>::new(format!("SELECT {PAYMENT_COLUMNS} FROM payments"));
+        let mut page = Query::default();
+        page.sql(&format!("SELECT {PAYMENT_COLUMNS} FROM payments"));
         push_filter(&mut page, merchant_id, filter);
-        page.push(order_clause(filter.sorting));
-        page.push(" LIMIT ").push_bind(i64::from(filter.limit));
-        page.push(" OFFSET ").push_bind(filter.offset as i64);
-        let rows = page.build().fetch_all(&self.reader).await?;
-        Ok((total as u64, hydrate(&self.reader, rows).await?))
+        page.sql(&order_clause(filter.sorting));
+        page.sql(" LIMIT ");
+        page.bind_int(i64::from(filter.limit));
+        page.sql(" OFFSET ");
+        page.bind_int(filter.offset as i64);
+        self.read(move |db| {
+            let total: i64 = db
+                .prepare_cached(&count.text)?
+                .query_row(params_from_iter(count.values), |row| row.get(0))?;
+            Ok((
+                total as u64,
+                load_payments(db, &page.text, params_from_iter(page.values))?,
+            ))
+        })
+        .await
     }
 
     async fn transition(
@@ -507,36 +914,10 @@ impl Store for SqliteStore {
         audit: &str,
         decide: Decide,
     ) -> StoreResult<TransitionOutcome> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let row = sqlx::query(&format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE imp_uid = ?"))
-            .bind(imp_uid.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(payment) = hydrate(&mut *tx, row.into_iter().collect()).await?.pop() else {
-            return Ok(TransitionOutcome::NotFound);
-        };
-        match decide(&payment) {
-            Decision::Apply(transition) => {
-                write_transition(&mut tx, &transition).await?;
-                let detail = format!(
-                    "{} -> {}: {audit}",
-                    transition.from.as_str(),
-                    transition.payment.status.as_str()
-                );
-                insert_event(&mut tx, imp_uid, now, "transition", &detail).await?;
-                tx.commit().await?;
-                Ok(TransitionOutcome::Applied(transition.payment))
-            }
-            unchanged @ Decision::AlreadyRecorded => {
-                tx.rollback().await?;
-                Ok(TransitionOutcome::Unchanged(payment, unchanged))
-            }
-            Decision::Anomaly(anomaly) => {
-                insert_event(&mut tx, imp_uid, now, "anomaly", &format!("{anomaly:?}: {audit}")).await?;
-                tx.commit().await?;
-                Ok(TransitionOutcome::Unchanged(payment, Decision::Anomaly(anomaly)))
-            }
-        }
+        let (imp_uid, audit) = (imp_uid.clone(), audit.to_owned());
+        self.writer
+            .write(move |tx| transition(tx, &imp_uid, now, &audit, decide))
+            .await
     }
 
     async fn claim_for_reconcile(
@@ -545,81 +926,27 @@ impl Store for SqliteStore {
         lease_until: UnixSeconds,
         limit: u32,
     ) -> StoreResult<Vec<Payment>> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let rows = sqlx::query(&format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE reconcile_at IS NOT NULL AND reconcile_at <= ? \
-             AND status IN ('ready', 'revoke_in_doubt') ORDER BY reconcile_at LIMIT ?"
-        ))
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await?;
-        let payments = hydrate(&mut *tx, rows).await?;
-        for payment in &payments {
-            // The lease: no other worker takes it until then; a worker that died frees it then.
-            sqlx::query("UPDATE payments SET reconcile_at = ? WHERE imp_uid = ?")
-                .bind(lease_until)
-                .bind(payment.imp_uid.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(payments)
+        self.writer
+            .write(move |tx| claim_for_reconcile(tx, now, lease_until, limit))
+            .await
     }
 
     async fn reschedule(&self, imp_uid: &ImpUid, reconcile_at: Option<UnixSeconds>, step: u32) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE payments SET reconcile_at = ?, reconcile_step = ? \
-             WHERE imp_uid = ? AND status IN ('ready', 'revoke_in_doubt')",
-        )
-        .bind(reconcile_at)
-        .bind(step)
-        .bind(imp_uid.as_str())
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        let imp_uid = imp_uid.clone();
+        self.writer
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "UPDATE payments SET reconcile_at = ?, reconcile_step = ? \
+                     WHERE imp_uid = ? AND status IN ('ready', 'revoke_in_doubt')",
+                )?
+                .execute(params![reconcile_at, step, imp_uid.as_str()])?;
+                Ok(())
+            })
+            .await
     }
 
     async fn expand_outbox(&self, now: UnixSeconds, limit: u32) -> StoreResult<usize> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let events = sqlx::query(
-            "SELECT o.id, o.merchant_id, o.imp_uid, p.notice_urls, m.webhook_url FROM outbox o \
-             JOIN payments p ON p.imp_uid = o.imp_uid JOIN merchants m ON m.id = o.merchant_id \
-             WHERE o.expanded = 0 ORDER BY o.id LIMIT ?",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await?;
-        for event in &events {
-            let event_id: i64 = event.try_get("id")?;
-            let notice_urls: Vec<String> = serde_json::from_str(event.try_get("notice_urls")?).map_err(corrupt)?;
-            let default_url: Option<String> = event.try_get("webhook_url")?;
-            let urls = if notice_urls.is_empty() {
-                default_url.into_iter().collect()
-            } else {
-                notice_urls
-            };
-            for url in urls {
-                sqlx::query(
-                    "INSERT INTO webhook_deliveries (outbox_id, merchant_id, imp_uid, url, state, next_attempt_at, \
-                     created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
-                )
-                .bind(event_id)
-                .bind(event.try_get::<i64, _>("merchant_id")?)
-                .bind(event.try_get::<String, _>("imp_uid")?)
-                .bind(url)
-                .bind(now)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            }
-            sqlx::query("UPDATE outbox SET expanded = 1 WHERE id = ?")
-                .bind(event_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(events.len())
+        self.writer.write(move |tx| expand_outbox(tx, now, limit)).await
     }
 
     async fn claim_deliveries(
@@ -628,44 +955,9 @@ impl Store for SqliteStore {
         lease_until: UnixSeconds,
         limit: u32,
     ) -> StoreResult<Vec<DeliveryJob>> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let rows = sqlx::query(
-            "SELECT d.id, d.outbox_id, d.url, d.attempts, o.imp_uid, o.merchant_uid, o.status, o.cancellation_id, \
-             m.webhook_format, m.webhook_secret FROM webhook_deliveries d JOIN outbox o ON o.id = d.outbox_id \
-             JOIN merchants m ON m.id = d.merchant_id \
-             WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND (d.leased_until IS NULL OR d.leased_until <= ?) \
-             ORDER BY d.next_attempt_at, d.id LIMIT ?",
-        )
-        .bind(now)
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut jobs = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let delivery_id: i64 = row.try_get("id")?;
-            // The lease: nobody else picks it up until then; a crash frees it by then.
-            sqlx::query("UPDATE webhook_deliveries SET leased_until = ? WHERE id = ?")
-                .bind(lease_until)
-                .bind(delivery_id)
-                .execute(&mut *tx)
-                .await?;
-            let format: String = row.try_get("webhook_format")?;
-            jobs.push(DeliveryJob {
-                delivery_id,
-                event_id: row.try_get("outbox_id")?,
-                url: row.try_get("url")?,
-                attempts: row.try_get("attempts")?,
-                imp_uid: row.try_get("imp_uid")?,
-                merchant_uid: row.try_get("merchant_uid")?,
-                status: row.try_get("status")?,
-                cancellation_id: row.try_get("cancellation_id")?,
-                format: WebhookFormat::parse(&format).ok_or_else(|| corrupt(format!("webhook_format {format}")))?,
-                secret: row.try_get("webhook_secret")?,
-            });
-        }
-        tx.commit().await?;
-        Ok(jobs)
+        self.writer
+            .write(move |tx| claim_deliveries(tx, now, lease_until, limit))
+            .await
     }
 
     async fn record_attempt(
@@ -674,94 +966,70 @@ impl Store for SqliteStore {
         attempt: &DeliveryAttempt,
         state: DeliveryState,
     ) -> StoreResult<()> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(
-            "INSERT INTO webhook_attempts (delivery_id, at, http_status, latency_ms, error) VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(delivery_id)
-        .bind(attempt.at)
-        .bind(attempt.http_status.map(i64::from))
-        .bind(attempt.latency_ms)
-        .bind(attempt.error.as_deref())
-        .execute(&mut *tx)
-        .await?;
-        let (state_name, next_attempt_at, delivered_at) = match state {
-            DeliveryState::Delivered => ("delivered", None, Some(attempt.at)),
-            DeliveryState::RetryAt(at) => ("pending", Some(at), None),
-            DeliveryState::Failed => ("failed", None, None),
-        };
-        sqlx::query(
-            "UPDATE webhook_deliveries SET attempts = attempts + 1, state = ?, next_attempt_at = ?, delivered_at = ?, \
-             leased_until = NULL WHERE id = ?",
-        )
-        .bind(state_name)
-        .bind(next_attempt_at)
-        .bind(delivered_at)
-        .bind(delivery_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        let attempt = attempt.clone();
+        self.writer
+            .write(move |tx| record_attempt(tx, delivery_id, &attempt, state))
+            .await
     }
 
     async fn deliveries(&self, merchant_id: i64, imp_uid: &str) -> StoreResult<Vec<DeliveryRecord>> {
-        let rows = sqlx::query(
-            "SELECT d.id, d.outbox_id, d.imp_uid, o.status, o.cancellation_id, d.url, d.state, d.next_attempt_at, \
-             d.created_at, d.delivered_at FROM webhook_deliveries d JOIN outbox o ON o.id = d.outbox_id \
-             WHERE d.merchant_id = ? AND d.imp_uid = ? ORDER BY d.id",
-        )
-        .bind(merchant_id)
-        .bind(imp_uid)
-        .fetch_all(&self.reader)
-        .await?;
-        let mut records = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let id: i64 = row.try_get("id")?;
-            let attempts = sqlx::query(
+        let imp_uid = imp_uid.to_owned();
+        self.read(move |db| {
+            let mut select = db.prepare_cached(
+                "SELECT d.id, d.outbox_id, d.imp_uid, o.status, o.cancellation_id, d.url, d.state, \
+                 d.next_attempt_at, d.created_at, d.delivered_at FROM webhook_deliveries d \
+                 JOIN outbox o ON o.id = d.outbox_id WHERE d.merchant_id = ? AND d.imp_uid = ? ORDER BY d.id",
+            )?;
+            let mut attempts_of = db.prepare_cached(
                 "SELECT at, http_status, latency_ms, error FROM webhook_attempts WHERE delivery_id = ? ORDER BY id",
-            )
-            .bind(id)
-            .fetch_all(&self.reader)
-            .await?
-            .iter()
-            .map(|attempt| {
-                Ok(DeliveryAttempt {
-                    at: attempt.try_get("at")?,
-                    http_status: attempt
-                        .try_get::<Option<i64>, _>("http_status")?
-                        .map(|status| status as u16),
-                    latency_ms: attempt.try_get("latency_ms")?,
-                    error: attempt.try_get("error")?,
-                })
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-            records.push(DeliveryRecord {
-                id,
-                event_id: row.try_get("outbox_id")?,
-                imp_uid: row.try_get("imp_uid")?,
-                status: row.try_get("status")?,
-                cancellation_id: row.try_get("cancellation_id")?,
-                url: row.try_get("url")?,
-                state: row.try_get("state")?,
-                next_attempt_at: row.try_get("next_attempt_at")?,
-                created_at: row.try_get("created_at")?,
-                delivered_at: row.try_get("delivered_at")?,
-                attempts,
-            });
-        }
-        Ok(records)
+            )?;
+            let mut rows = select.query(params![merchant_id, imp_uid])?;
+            let mut records = Vec::new();
+            while let Some(row) = rows.next()? {
+                let id: i64 = row.get("id")?;
+                let attempts = attempts_of
+                    .query_map([id], |attempt| {
+                        Ok(DeliveryAttempt {
+                            at: attempt.get("at")?,
+                            http_status: attempt
+                                .get::<_, Option<i64>>("http_status")?
+                                .map(|status| status as u16),
+                            latency_ms: attempt.get("latency_ms")?,
+                            error: attempt.get("error")?,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                records.push(DeliveryRecord {
+                    id,
+                    event_id: row.get("outbox_id")?,
+                    imp_uid: row.get("imp_uid")?,
+                    status: row.get("status")?,
+                    cancellation_id: row.get("cancellation_id")?,
+                    url: row.get("url")?,
+                    state: row.get("state")?,
+                    next_attempt_at: row.get("next_attempt_at")?,
+                    created_at: row.get("created_at")?,
+                    delivered_at: row.get("delivered_at")?,
+                    attempts,
+                });
+            }
+            Ok(records)
+        })
+        .await
     }
 
     async fn resend_delivery(&self, merchant_id: i64, delivery_id: i64, now: UnixSeconds) -> StoreResult<bool> {
-        let updated = sqlx::query(
-            "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = ? WHERE id = ? AND merchant_id = ?",
-        )
-        .bind(now)
-        .bind(delivery_id)
-        .bind(merchant_id)
-        .execute(&self.writer)
-        .await?;
-        Ok(updated.rows_affected() == 1)
+        self.writer
+            .write(move |tx| {
+                let updated = tx
+                    .prepare_cached(
+                        "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = ? \
+                         WHERE id = ? AND merchant_id = ?",
+                    )?
+                    .execute(params![now, delivery_id, merchant_id])?;
+                Ok(updated == 1)
+            })
+            .await
     }
 
     async fn claim_idempotency_key(
@@ -771,51 +1039,10 @@ impl Store for SqliteStore {
         request_hash: &str,
         now: UnixSeconds,
     ) -> StoreResult<IdempotencyClaim> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let existing = sqlx::query(
-            "SELECT request_hash, status_code, body, created_at FROM idempotency_keys WHERE merchant_id = ? AND key = ?",
-        )
-        .bind(merchant_id)
-        .bind(key)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let claim = match existing {
-            None => {
-                sqlx::query(
-                    "INSERT INTO idempotency_keys (merchant_id, key, request_hash, created_at) VALUES (?, ?, ?, ?)",
-                )
-                .bind(merchant_id)
-                .bind(key)
-                .bind(request_hash)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-                IdempotencyClaim::Claimed
-            }
-            Some(row) => match row.try_get::<Option<i64>, _>("status_code")? {
-                // A first request that never finished (its process died) is abandoned.
-                None if row.try_get::<i64, _>("created_at")? < now - ABANDONED_AFTER_SECONDS => {
-                    sqlx::query(
-                        "UPDATE idempotency_keys SET request_hash = ?, created_at = ? WHERE merchant_id = ? AND key = ?",
-                    )
-                    .bind(request_hash)
-                    .bind(now)
-                    .bind(merchant_id)
-                    .bind(key)
-                    .execute(&mut *tx)
-                    .await?;
-                    IdempotencyClaim::Claimed
-                }
-                None => IdempotencyClaim::InFlight,
-                Some(status) => IdempotencyClaim::Done {
-                    request_hash: row.try_get("request_hash")?,
-                    status: status as u16,
-                    body: row.try_get::<Option<Vec<u8>>, _>("body")?.unwrap_or_default(),
-                },
-            },
-        };
-        tx.commit().await?;
-        Ok(claim)
+        let (key, request_hash) = (key.to_owned(), request_hash.to_owned());
+        self.writer
+            .write(move |tx| claim_idempotency_key(tx, merchant_id, &key, &request_hash, now))
+            .await
     }
 
     async fn finish_idempotency_key(
@@ -824,70 +1051,88 @@ impl Store for SqliteStore {
         key: &str,
         answer: Option<(u16, &[u8])>,
     ) -> StoreResult<()> {
-        match answer {
-            Some((status, body)) => {
-                sqlx::query("UPDATE idempotency_keys SET status_code = ?, body = ? WHERE merchant_id = ? AND key = ?")
-                    .bind(i64::from(status))
-                    .bind(body)
-                    .bind(merchant_id)
-                    .bind(key)
-                    .execute(&self.writer)
-                    .await?
-            }
-            None => {
-                sqlx::query("DELETE FROM idempotency_keys WHERE merchant_id = ? AND key = ? AND status_code IS NULL")
-                    .bind(merchant_id)
-                    .bind(key)
-                    .execute(&self.writer)
-                    .await?
-            }
-        };
-        Ok(())
+        let key = key.to_owned();
+        let answer = answer.map(|(status, body)| (status, body.to_vec()));
+        self.writer
+            .write(move |tx| {
+                match answer {
+                    Some((status, body)) => tx
+                        .prepare_cached(
+                            "UPDATE idempotency_keys SET status_code = ?, body = ? WHERE merchant_id = ? AND key = ?",
+                        )?
+                        .execute(params![i64::from(status), body, merchant_id, key])?,
+                    None => tx
+                        .prepare_cached(
+                            "DELETE FROM idempotency_keys WHERE merchant_id = ? AND key = ? AND status_code IS NULL",
+                        )?
+                        .execute(params![merchant_id, key])?,
+                };
+                Ok(())
+            })
+            .await
     }
 
     async fn record_event(&self, imp_uid: &ImpUid, at: UnixSeconds, kind: &str, detail: &str) -> StoreResult<()> {
-        let mut connection = self.writer.acquire().await?;
-        insert_event(&mut connection, imp_uid, at, kind, detail).await
+        let (imp_uid, kind, detail) = (imp_uid.clone(), kind.to_owned(), detail.to_owned());
+        self.writer
+            .write(move |tx| insert_event(tx, &imp_uid, at, &kind, &detail))
+            .await
     }
 
     async fn payment_events(&self, imp_uid: &ImpUid) -> StoreResult<Vec<PaymentEvent>> {
-        let rows: Vec<(i64, String, String)> =
-            sqlx::query_as("SELECT at, kind, detail FROM payment_events WHERE imp_uid = ? ORDER BY id")
-                .bind(imp_uid.as_str())
-                .fetch_all(&self.reader)
-                .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(at, kind, detail)| PaymentEvent { at, kind, detail })
-            .collect())
+        let imp_uid = imp_uid.clone();
+        self.read(move |db| {
+            Ok(db
+                .prepare_cached("SELECT at, kind, detail FROM payment_events WHERE imp_uid = ? ORDER BY id")?
+                .query_map([imp_uid.as_str()], |row| {
+                    Ok(PaymentEvent {
+                        at: row.get(0)?,
+                        kind: row.get(1)?,
+                        detail: row.get(2)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
     }
 
     async fn pending_migrations(&self) -> StoreResult<Vec<i64>> {
-        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-            .fetch_all(&self.reader)
+        let applied = self
+            .read(|db| {
+                Ok(db
+                    .prepare_cached("SELECT version FROM _sqlx_migrations WHERE success")?
+                    .query_map([], |row| row.get::<_, i64>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?)
+            })
             .await?;
         Ok(missing_versions(&MIGRATOR, &applied))
     }
 
     async fn backlog(&self) -> StoreResult<Backlog> {
-        let (pending_webhook_deliveries, revokes_in_doubt): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'), \
-                    (SELECT COUNT(*) FROM payments WHERE status = 'revoke_in_doubt')",
-        )
-        .fetch_one(&self.reader)
-        .await?;
-        Ok(Backlog {
-            pending_webhook_deliveries,
-            revokes_in_doubt,
+        self.read(|db| {
+            Ok(db.query_row(
+                "SELECT (SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'), \
+                        (SELECT COUNT(*) FROM payments WHERE status = 'revoke_in_doubt')",
+                [],
+                |row| {
+                    Ok(Backlog {
+                        pending_webhook_deliveries: row.get(0)?,
+                        revokes_in_doubt: row.get(1)?,
+                    })
+                },
+            )?)
         })
+        .await
     }
 
     async fn outbox_events(&self, imp_uid: &ImpUid) -> StoreResult<Vec<(String, Option<String>)>> {
-        Ok(
-            sqlx::query_as("SELECT status, cancellation_id FROM outbox WHERE imp_uid = ? ORDER BY id")
-                .bind(imp_uid.as_str())
-                .fetch_all(&self.writer)
-                .await?,
-        )
+        let imp_uid = imp_uid.clone();
+        self.read(move |db| {
+            Ok(db
+                .prepare_cached("SELECT status, cancellation_id FROM outbox WHERE imp_uid = ? ORDER BY id")?
+                .query_map([imp_uid.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
     }
 }

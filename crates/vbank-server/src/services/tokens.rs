@@ -14,7 +14,8 @@ use hmac::{Hmac, Mac};
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
 use vbank_core::time::Clock;
 use vbank_core::UnixSeconds;
 use vbank_store::{Store, TokenRecord};
@@ -22,6 +23,8 @@ use vbank_store::{Store, TokenRecord};
 /// The last stretch of a token's life in which a repeat getToken extends it.
 const EXTENSION_WINDOW: i64 = 60;
 const EXTENSION: i64 = 300;
+/// Tokens remembered as verified; past this many, the expired ones are forgotten.
+const VERIFIED_CACHE_SIZE: usize = 4096;
 
 /// i'mport's `AuthAnnotation`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -39,6 +42,10 @@ pub struct TokenService {
     clock: Arc<dyn Clock>,
     key: Vec<u8>,
     ttl_seconds: i64,
+    /// Token hash -> (merchant, expiry) of tokens found valid in the store. A token's
+    /// expiry only ever moves later, so a remembered one is never wrong, only short:
+    /// past it, the store is asked again (another node may have extended it).
+    verified: RwLock<HashMap<Vec<u8>, (i64, UnixSeconds)>>,
 }
 
 /// Hashes an imp_secret for storage (argon2id, a fresh salt).
@@ -77,6 +84,7 @@ impl TokenService {
             clock,
             key,
             ttl_seconds,
+            verified: RwLock::new(HashMap::new()),
         })
     }
 
@@ -137,9 +145,33 @@ impl TokenService {
         if token.len() > 128 {
             return Ok(None);
         }
-        let record = self.store.token_by_hash(&token_hash(token)).await?;
-        Ok(record
-            .filter(|record| record.expires_at > self.clock.now())
-            .map(|record| record.merchant_id))
+        let hash = token_hash(token);
+        let now = self.clock.now();
+        let remembered = self
+            .verified
+            .read()
+            .ok()
+            .and_then(|verified| verified.get(&hash).copied());
+        if let Some((merchant_id, expires_at)) = remembered {
+            if expires_at > now {
+                return Ok(Some(merchant_id));
+            }
+        }
+        let Some(record) = self.store.token_by_hash(&hash).await? else {
+            return Ok(None);
+        };
+        if record.expires_at <= now {
+            return Ok(None);
+        }
+        if let Ok(mut verified) = self.verified.write() {
+            if verified.len() >= VERIFIED_CACHE_SIZE {
+                verified.retain(|_, (_, expires_at)| *expires_at > now);
+                if verified.len() >= VERIFIED_CACHE_SIZE {
+                    verified.clear();
+                }
+            }
+            verified.insert(hash, (record.merchant_id, record.expires_at));
+        }
+        Ok(Some(record.merchant_id))
     }
 }

@@ -72,6 +72,21 @@ fn select_channel(channels: Vec<Channel>, pg: Option<&str>) -> ApiResult<Channel
         .ok_or_else(|| no_channel(pg))
 }
 
+/// A random imp_uid no payment has. The PG learns it as the order's reference before
+/// the payment is stored, so a collision (one in 10^12 per payment stored) must be
+/// found before the PG call, not by the insert after it.
+async fn fresh_imp_uid(state: &AppState) -> ApiResult<ImpUid> {
+    for _ in 0..8 {
+        let candidate = ImpUid::generate(&mut rand::thread_rng());
+        if state.store.payment_for_pg(&candidate).await?.is_none() {
+            return Ok(candidate);
+        }
+    }
+    Err(ApiError::internal(
+        "no free imp_uid after 8 draws; is the random source broken?",
+    ))
+}
+
 /// `POST /vbanks`: asks the PG for an account, then records it `ready` with its webhook.
 pub async fn issue(state: &AppState, merchant_id: i64, input: IssueInput) -> ApiResult<Payment> {
     let now = state.clock.now();
@@ -84,7 +99,7 @@ pub async fn issue(state: &AppState, merchant_id: i64, input: IssueInput) -> Api
     }
     let channel = select_channel(state.store.channels(merchant_id).await?, input.pg.as_deref())?;
     let connector = state.connectors.get(channel.provider);
-    let imp_uid = ImpUid::generate(&mut rand::thread_rng());
+    let imp_uid = fresh_imp_uid(state).await?;
     let order_name = input.name.clone().unwrap_or_else(|| "가상계좌 결제".to_owned());
     let request = IssueRequest {
         imp_uid: &imp_uid,
@@ -236,17 +251,12 @@ pub async fn revoke(
     pg_api_key: Option<&str>,
     reason: Option<&str>,
 ) -> ApiResult<Payment> {
-    let payment = state
+    let (payment, channel) = state
         .store
-        .payment(merchant_id, imp_uid)
+        .payment_with_channel(merchant_id, imp_uid)
         .await?
         .ok_or(ApiError::PaymentNotFound)?;
     lifecycle::check_revocable(&payment).map_err(revoke_refusal)?;
-    let channel = state
-        .store
-        .channel(payment.channel_id)
-        .await?
-        .ok_or_else(|| ApiError::internal(format!("channel {} of {imp_uid} is gone", payment.channel_id)))?;
     let connector = state.connectors.get(channel.provider);
     let base_url = state.pg_base_url(&channel)?;
     let target = Target {

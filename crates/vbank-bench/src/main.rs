@@ -1,0 +1,79 @@
+//! `cargo run --release -p vbank-bench -- [--quick] [--database-url URL] [--sweep]`
+//!
+//! Starts `vbank serve` (in a child process, with its in-process PG simulators) on a
+//! database pre-loaded with N payments, drives it over loopback HTTP with many clients,
+//! and measures, in the same run, the baselines it is judged against: the store's bare
+//! one-commit-per-revoke rate and a fixed-JSON endpoint of the same server stack.
+//! Prints `metric <name> <value>` and `ratio <name> <value>` lines (docs/benchmarks.md).
+
+mod ceiling;
+mod child;
+mod fixture;
+mod load;
+mod plot;
+mod run;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(about = "vbank's benchmark: revoke, lookup and issue against same-run baselines")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// A short run (10,000 payments, 3 s per phase) that finishes in under a minute.
+    #[arg(long)]
+    quick: bool,
+    /// Where to run: a SQLite file (default: a fresh one in a temporary folder) or a
+    /// PostgreSQL server URL, on which a fresh database is created and dropped after.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Payments pre-loaded before measuring.
+    #[arg(long)]
+    payments: Option<i64>,
+    /// Concurrent clients.
+    #[arg(long)]
+    concurrency: Option<usize>,
+    /// Seconds each measured phase lasts.
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Runs the matrix of docs/benchmarks.md (payments 10k/1M/10M, then concurrency
+    /// 1..256), writing CSV and SVG plots to --out. Takes a long while.
+    #[arg(long)]
+    sweep: bool,
+    /// Where --sweep writes its CSV and plots.
+    #[arg(long, default_value = "docs/benchmarks")]
+    out: std::path::PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// (internal) The server under test, started by the bench itself.
+    #[command(hide = true)]
+    ServeChild {
+        #[arg(long)]
+        database_url: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    if let Some(Command::ServeChild { database_url }) = cli.command {
+        return runtime.block_on(child::serve(database_url));
+    }
+    let plan = run::Plan {
+        database_url: cli.database_url.clone(),
+        payments: cli.payments.unwrap_or(if cli.quick { 10_000 } else { 100_000 }),
+        concurrency: cli.concurrency.unwrap_or(64),
+        seconds: cli.seconds.unwrap_or(if cli.quick { 3.0 } else { 10.0 }),
+    };
+    runtime.block_on(async {
+        if cli.sweep {
+            run::sweep(&plan, &cli.out).await
+        } else {
+            let summary = run::once(&plan).await?;
+            summary.print();
+            summary.check()
+        }
+    })
+}

@@ -1,0 +1,440 @@
+//! One run of the bench, and the sweep over sizes and concurrency.
+
+use crate::fixture::{self, preloaded_imp_uid, Backend, IMP_KEY, IMP_SECRET};
+use crate::{ceiling, load, plot};
+use anyhow::{bail, Context};
+use sqlx::Connection;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// The connections the PostgreSQL ceiling commits on: the server's pool size.
+const POSTGRES_CONNECTIONS: usize = 16;
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub database_url: Option<String>,
+    pub payments: i64,
+    pub concurrency: usize,
+    pub seconds: f64,
+}
+
+#[derive(Debug)]
+pub struct Summary {
+    pub backend: &'static str,
+    pub payments: i64,
+    pub concurrency: usize,
+    pub commit_ceiling: f64,
+    pub fixed_json: load::Outcome,
+    pub lookup: load::Outcome,
+    pub issue: load::Outcome,
+    pub revoke: load::Outcome,
+    pub peak_rss_mib: f64,
+    pub revoked_recorded: i64,
+    pub revoke_events: i64,
+}
+
+impl Summary {
+    pub fn revoke_vs_commit_ceiling(&self) -> f64 {
+        self.revoke.per_second() / self.commit_ceiling
+    }
+
+    pub fn lookup_vs_fixed_json(&self) -> f64 {
+        self.lookup.per_second() / self.fixed_json.per_second()
+    }
+
+    pub fn print(&self) {
+        println!("metric backend {}", self.backend);
+        println!("metric payments {}", self.payments);
+        println!("metric concurrency {}", self.concurrency);
+        println!("metric commit_ceiling_per_s {:.0}", self.commit_ceiling);
+        for (name, outcome) in [
+            ("fixed_json", &self.fixed_json),
+            ("lookup", &self.lookup),
+            ("issue", &self.issue),
+            ("revoke", &self.revoke),
+        ] {
+            println!("metric {name}_per_s {:.0}", outcome.per_second());
+            println!("metric {name}_p50_ms {:.2}", outcome.latency_ms(0.50));
+            println!("metric {name}_p99_ms {:.2}", outcome.latency_ms(0.99));
+            println!("metric {name}_errors {}", outcome.errors);
+        }
+        println!("metric peak_rss_mib {:.1}", self.peak_rss_mib);
+        println!("metric revokes_recorded_cancelled {}", self.revoked_recorded);
+        println!("metric revoke_outbox_events {}", self.revoke_events);
+        println!("ratio revoke_vs_commit_ceiling {:.2}", self.revoke_vs_commit_ceiling());
+        println!("ratio lookup_vs_fixed_json {:.2}", self.lookup_vs_fixed_json());
+        println!(
+            "ratio issue_vs_commit_ceiling {:.2}",
+            self.issue.per_second() / self.commit_ceiling
+        );
+    }
+
+    /// A figure only counts if every request succeeded and every revoke left its record.
+    pub fn check(&self) -> anyhow::Result<()> {
+        for (name, outcome) in [
+            ("fixed_json", &self.fixed_json),
+            ("lookup", &self.lookup),
+            ("issue", &self.issue),
+            ("revoke", &self.revoke),
+        ] {
+            if outcome.errors > 0 {
+                bail!(
+                    "{} {name} requests failed (first: {}); the figures do not count. Rerun with fewer --concurrency \
+                     or look at the error above",
+                    outcome.errors,
+                    outcome.first_error.as_deref().unwrap_or("?")
+                );
+            }
+        }
+        if self.revoked_recorded != self.revoke.done as i64 || self.revoke_events != self.revoke.done as i64 {
+            bail!(
+                "{} revokes were answered but {} payments are cancelled with {} outbox events: a revoke was not \
+                 recorded as promised",
+                self.revoke.done,
+                self.revoked_recorded,
+                self.revoke_events
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A database for one run, removed after it.
+struct Scratch {
+    url: String,
+    _folder: Option<tempfile::TempDir>,
+    admin: Option<(String, String)>,
+}
+
+impl Scratch {
+    async fn create(database_url: Option<&str>) -> anyhow::Result<Scratch> {
+        match database_url {
+            Some(url) if url.starts_with("postgres") => {
+                let name = format!("vbank_bench_{}", std::process::id());
+                let mut admin = sqlx::PgConnection::connect(url)
+                    .await
+                    .with_context(|| format!("cannot connect to {url}; is PostgreSQL running?"))?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                    .execute(&mut admin)
+                    .await?;
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await?;
+                let (base, _) = url.rsplit_once('/').context("the PostgreSQL URL needs a /DATABASE")?;
+                Ok(Scratch {
+                    url: format!("{base}/{name}"),
+                    _folder: None,
+                    admin: Some((url.to_owned(), name)),
+                })
+            }
+            Some(url) => Ok(Scratch {
+                url: url.to_owned(),
+                _folder: None,
+                admin: None,
+            }),
+            None => {
+                let folder = tempfile::tempdir()?;
+                Ok(Scratch {
+                    url: format!("sqlite://{}", folder.path().join("bench.db").display()),
+                    _folder: Some(folder),
+                    admin: None,
+                })
+            }
+        }
+    }
+
+    async fn remove(self) -> anyhow::Result<()> {
+        if let Some((url, name)) = self.admin {
+            let mut admin = sqlx::PgConnection::connect(&url).await?;
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut admin)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+pub async fn once(plan: &Plan) -> anyhow::Result<Summary> {
+    let scratch = Scratch::create(plan.database_url.as_deref()).await?;
+    let result = measure(plan, &scratch.url).await;
+    scratch.remove().await?;
+    result
+}
+
+async fn measure(plan: &Plan, url: &str) -> anyhow::Result<Summary> {
+    let backend = match Backend::of(url) {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    eprintln!(
+        "== {backend}: {} payments, {} clients, {} s per phase",
+        plan.payments, plan.concurrency, plan.seconds
+    );
+    let fixture = fixture::prepare(url, plan.payments).await?;
+    let phase = Duration::from_secs_f64(plan.seconds);
+
+    eprintln!("  baseline: bare one-commit-per-revoke loop on the store");
+    let commit_ceiling = ceiling::commit_rate(
+        url,
+        fixture.merchant_id,
+        plan.payments,
+        plan.seconds,
+        POSTGRES_CONNECTIONS,
+    )
+    .await?;
+
+    let server = Server::start(url).await?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(plan.concurrency)
+        .build()?;
+    let token = token(&client, &server.url).await?;
+    let auth = Arc::new(format!("Bearer {token}"));
+
+    eprintln!("  baseline: fixed JSON of the same stack");
+    let fixed_url = Arc::new(server.fixed_url.clone());
+    let get_fixed = {
+        let (client, fixed_url) = (client.clone(), fixed_url.clone());
+        move |_| {
+            let (client, fixed_url) = (client.clone(), fixed_url.clone());
+            async move { expect_ok(client.get(fixed_url.as_str()).send().await).await }
+        }
+    };
+    load::run(
+        plan.concurrency,
+        Duration::from_millis(500),
+        u64::MAX,
+        get_fixed.clone(),
+    )
+    .await;
+    let fixed_json = load::run(plan.concurrency, phase, u64::MAX, get_fixed).await;
+
+    eprintln!("  lookup: GET /payments/{{imp_uid}}");
+    let base = Arc::new(server.url.clone());
+    let payments = plan.payments.max(1);
+    let lookup_one = {
+        let (client, base, auth) = (client.clone(), base.clone(), auth.clone());
+        move |i: u64| {
+            let (client, base, auth) = (client.clone(), base.clone(), auth.clone());
+            let imp_uid = preloaded_imp_uid((i as i64).wrapping_mul(104_729) % payments);
+            async move {
+                let request = client
+                    .get(format!("{base}/payments/{imp_uid}"))
+                    .header("Authorization", auth.as_str());
+                expect_ok(request.send().await).await
+            }
+        }
+    };
+    load::run(
+        plan.concurrency,
+        Duration::from_millis(500),
+        u64::MAX,
+        lookup_one.clone(),
+    )
+    .await;
+    let lookup = load::run(plan.concurrency, phase, u64::MAX, lookup_one).await;
+
+    eprintln!("  issue: POST /vbanks (Toss sandbox)");
+    let issued = Arc::new(Mutex::new(Vec::new()));
+    let due = fixture::chrono_now() + 7 * 86_400;
+    let issue_one = {
+        let (client, base, auth, issued) = (client.clone(), base.clone(), auth.clone(), issued.clone());
+        move |i: u64| {
+            let (client, base, auth, issued) = (client.clone(), base.clone(), auth.clone(), issued.clone());
+            async move {
+                let body = serde_json::json!({
+                    "merchant_uid": format!("bench-issue-{i}"), "amount": 1000, "vbank_code": "004",
+                    "vbank_due": due, "buyer_name": "홍길동", "pg": "tosspayments",
+                });
+                let answer = client
+                    .post(format!("{base}/vbanks"))
+                    .header("Authorization", auth.as_str())
+                    .json(&body)
+                    .send()
+                    .await
+                    .map_err(|error| error.to_string())?;
+                let status = answer.status();
+                let body: serde_json::Value = answer.json().await.map_err(|error| error.to_string())?;
+                match body["response"]["imp_uid"].as_str() {
+                    Some(imp_uid) if status.is_success() => {
+                        issued.lock().unwrap().push(imp_uid.to_owned());
+                        Ok(())
+                    }
+                    _ => Err(format!("{status}: {body}")),
+                }
+            }
+        }
+    };
+    let issue = load::run(plan.concurrency, phase, u64::MAX, issue_one).await;
+
+    eprintln!("  revoke: DELETE /vbanks/{{imp_uid}} of the {} issued", issue.done);
+    let to_revoke: Arc<Vec<String>> = Arc::new(std::mem::take(&mut *issued.lock().unwrap()));
+    let revoke_one = {
+        let (client, base, auth, to_revoke) = (client.clone(), base.clone(), auth.clone(), to_revoke.clone());
+        move |i: u64| {
+            let (client, base, auth, to_revoke) = (client.clone(), base.clone(), auth.clone(), to_revoke.clone());
+            async move {
+                let request = client
+                    .delete(format!("{base}/vbanks/{}", to_revoke[i as usize]))
+                    .header("Authorization", auth.as_str());
+                expect_ok(request.send().await).await
+            }
+        }
+    };
+    let revoke = load::run(plan.concurrency, phase, to_revoke.len() as u64, revoke_one).await;
+    let peak_rss_mib = server.peak_rss_mib()?;
+    server.stop().await?;
+
+    let (revoked_recorded, revoke_events) = recorded_revokes(url).await?;
+    Ok(Summary {
+        backend,
+        payments: plan.payments,
+        concurrency: plan.concurrency,
+        commit_ceiling,
+        fixed_json,
+        lookup,
+        issue,
+        revoke,
+        peak_rss_mib,
+        revoked_recorded,
+        revoke_events,
+    })
+}
+
+/// Cancelled bench-issued payments, and their `cancelled` outbox events.
+async fn recorded_revokes(url: &str) -> anyhow::Result<(i64, i64)> {
+    let payments = "SELECT COUNT(*) FROM payments WHERE merchant_uid LIKE 'bench-issue-%' AND status = 'cancelled'";
+    let events = "SELECT COUNT(*) FROM outbox WHERE merchant_uid LIKE 'bench-issue-%' AND status = 'cancelled'";
+    Ok(match Backend::of(url) {
+        Backend::Sqlite => {
+            let mut connection = sqlx::SqliteConnection::connect(url).await?;
+            (
+                sqlx::query_scalar(payments).fetch_one(&mut connection).await?,
+                sqlx::query_scalar(events).fetch_one(&mut connection).await?,
+            )
+        }
+        Backend::Postgres => {
+            let mut connection = sqlx::PgConnection::connect(url).await?;
+            (
+                sqlx::query_scalar(payments).fetch_one(&mut connection).await?,
+                sqlx::query_scalar(events).fetch_one(&mut connection).await?,
+            )
+        }
+    })
+}
+
+async fn expect_ok(answer: reqwest::Result<reqwest::Response>) -> Result<(), String> {
+    let answer = answer.map_err(|error| error.to_string())?;
+    let status = answer.status();
+    let body = answer.bytes().await.map_err(|error| error.to_string())?;
+    if status.is_success() && body.starts_with(br#"{"code":0"#) {
+        Ok(())
+    } else {
+        Err(format!("{status}: {}", String::from_utf8_lossy(&body)))
+    }
+}
+
+async fn token(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+    let answer: serde_json::Value = client
+        .post(format!("{base}/users/getToken"))
+        .json(&serde_json::json!({ "imp_key": IMP_KEY, "imp_secret": IMP_SECRET }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    answer["response"]["access_token"]
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("getToken failed: {answer}"))
+}
+
+/// `vbank serve` in a child process (this binary's hidden `serve-child`).
+struct Server {
+    child: tokio::process::Child,
+    url: String,
+    fixed_url: String,
+}
+
+impl Server {
+    async fn start(database_url: &str) -> anyhow::Result<Server> {
+        let mut child = tokio::process::Command::new(std::env::current_exe()?)
+            .args(["serve-child", "--database-url", database_url])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdout = child.stdout.take().context("no stdout from the server")?;
+        let mut lines = BufReader::new(stdout).lines();
+        while let Some(line) = lines.next_line().await? {
+            if let Some(rest) = line.strip_prefix("ready ") {
+                let (url, fixed_url) = rest.split_once(' ').context("bad ready line")?;
+                return Ok(Server {
+                    url: url.to_owned(),
+                    fixed_url: fixed_url.to_owned(),
+                    child,
+                });
+            }
+        }
+        bail!("the server under test exited before it was ready; see its error above")
+    }
+
+    /// The most memory the server held at once (VmHWM), in MiB.
+    fn peak_rss_mib(&self) -> anyhow::Result<f64> {
+        let pid = self.child.id().context("the server under test has exited")?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        let kib: f64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .context("no VmHWM in /proc/PID/status")?;
+        Ok(kib / 1024.0)
+    }
+
+    /// Closes its stdin, which shuts it down gracefully.
+    async fn stop(mut self) -> anyhow::Result<()> {
+        drop(self.child.stdin.take());
+        match tokio::time::timeout(Duration::from_secs(30), self.child.wait()).await {
+            Ok(status) => {
+                status?;
+            }
+            Err(_) => self.child.kill().await?,
+        }
+        Ok(())
+    }
+}
+
+/// The matrix of docs/benchmarks.md: sizes at the given concurrency, then concurrency at
+/// 10,000 payments. Writes `<out>/<backend>.csv` and plots.
+pub async fn sweep(plan: &Plan, out: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out)?;
+    let mut rows = Vec::new();
+    for payments in [10_000, 1_000_000, 10_000_000] {
+        let summary = once(&Plan {
+            payments,
+            ..plan.clone()
+        })
+        .await?;
+        summary.print();
+        summary.check()?;
+        rows.push(summary);
+    }
+    for concurrency in [1, 4, 16, 64, 256] {
+        let summary = once(&Plan {
+            payments: 10_000,
+            concurrency,
+            ..plan.clone()
+        })
+        .await?;
+        summary.print();
+        summary.check()?;
+        rows.push(summary);
+    }
+    let backend = rows[0].backend;
+    let csv = out.join(format!("{backend}.csv"));
+    plot::write_csv(&csv, &rows)?;
+    plot::write_svgs(out, backend, &rows)?;
+    eprintln!("wrote {} and the plots in {}", csv.display(), out.display());
+    Ok(())
+}
