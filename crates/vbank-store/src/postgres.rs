@@ -28,6 +28,44 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 pub struct PostgresStore {
     writer: PgPool,
     reader: PgPool,
+    outbox_written: OutboxSignal,
+}
+
+/// Wakes every node's webhook workers after commits that added outbox events, with a
+/// `NOTIFY` sent after the commit and at most one per `NOTIFY_COALESCE`.
+///
+/// Not inside the transaction: PostgreSQL holds a cluster-wide lock from a notifying
+/// transaction's commit until its commit record is on disk, so notifying commits would
+/// wait for the disk one after another instead of sharing its flushes. A lost signal
+/// costs latency only: the workers also poll.
+struct OutboxSignal {
+    pending: tokio::sync::mpsc::Sender<()>,
+}
+
+const NOTIFY_COALESCE: Duration = Duration::from_millis(5);
+
+impl OutboxSignal {
+    fn start(pool: PgPool) -> OutboxSignal {
+        let (pending, mut signals) = tokio::sync::mpsc::channel::<()>(1);
+        tokio::spawn(async move {
+            while signals.recv().await.is_some() {
+                tokio::time::sleep(NOTIFY_COALESCE).await;
+                if let Err(error) = sqlx::query("SELECT pg_notify($1, '')")
+                    .bind(OUTBOX_CHANNEL)
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::warn!(%error, "NOTIFY vbank_outbox failed; other nodes will find the events by polling");
+                }
+            }
+        });
+        OutboxSignal { pending }
+    }
+
+    fn raise(&self) {
+        // Full means a NOTIFY is already due.
+        let _ = self.pending.try_send(());
+    }
 }
 
 impl PostgresStore {
@@ -41,6 +79,7 @@ impl PostgresStore {
             .await?;
         MIGRATOR.run(&pool).await?;
         Ok(PostgresStore {
+            outbox_written: OutboxSignal::start(pool.clone()),
             writer: pool.clone(),
             reader: pool,
         })
@@ -88,37 +127,6 @@ where
 /// The channel webhook workers of every node listen on.
 const OUTBOX_CHANNEL: &str = "vbank_outbox";
 
-/// Tells every node's webhook workers that there is work; delivered at commit.
-async fn notify_outbox(connection: &mut PgConnection) -> StoreResult<()> {
-    sqlx::query("SELECT pg_notify($1, '')")
-        .bind(OUTBOX_CHANNEL)
-        .execute(connection)
-        .await?;
-    Ok(())
-}
-
-async fn insert_outbox(
-    connection: &mut PgConnection,
-    payment: &Payment,
-    status: &str,
-    cancellation_id: Option<&str>,
-    at: UnixSeconds,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO outbox (merchant_id, imp_uid, merchant_uid, status, cancellation_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(payment.merchant_id)
-    .bind(payment.imp_uid.as_str())
-    .bind(payment.merchant_uid.as_str())
-    .bind(status)
-    .bind(cancellation_id)
-    .bind(at)
-    .execute(&mut *connection)
-    .await?;
-    notify_outbox(connection).await
-}
-
 async fn insert_event(
     connection: &mut PgConnection,
     imp_uid: &ImpUid,
@@ -136,14 +144,35 @@ async fn insert_event(
     Ok(())
 }
 
-/// Writes a decided transition. The `status = ?` guard makes a write based on a stale
-/// read impossible, even though the write lock already excludes one.
-async fn write_transition(connection: &mut PgConnection, transition: &Transition) -> StoreResult<()> {
+/// Writes a decided transition with its audit line: the row, its `cancel_history`
+/// entry, its outbox event and the audit line in one statement (one round trip). The
+/// `status = $13` guard makes a write based on a stale read impossible, even though the
+/// row lock already excludes one; if it matches nothing, nothing is written.
+async fn write_transition(
+    connection: &mut PgConnection,
+    transition: &Transition,
+    now: UnixSeconds,
+    audit: &str,
+) -> StoreResult<()> {
     let after = &transition.payment;
-    let updated = sqlx::query(
-        "UPDATE payments SET status = $1, cancel_amount = $2, paid_at = $3, failed_at = $4, cancelled_at = $5, \
-         updated_at = $6, fail_reason = $7, cancel_reason = $8, reconcile_at = $9, amount = $10, vbank_date = $11 \
-         WHERE imp_uid = $12 AND status = $13",
+    let entry = transition.cancel_entry.as_ref();
+    let event = transition.event.as_ref();
+    let updated: i64 = sqlx::query_scalar(
+        "WITH updated AS ( \
+           UPDATE payments SET status = $1, cancel_amount = $2, paid_at = $3, failed_at = $4, cancelled_at = $5, \
+             updated_at = $6, fail_reason = $7, cancel_reason = $8, reconcile_at = $9, amount = $10, \
+             vbank_date = $11 \
+           WHERE imp_uid = $12 AND status = $13 RETURNING imp_uid, merchant_id, merchant_uid), \
+         history AS ( \
+           INSERT INTO cancel_history (cancellation_id, imp_uid, pg_tid, amount, cancelled_at, reason, receipt_url) \
+           SELECT $14, imp_uid, $15, $16, $17, $18, $19 FROM updated WHERE $14::text IS NOT NULL), \
+         event AS ( \
+           INSERT INTO outbox (merchant_id, imp_uid, merchant_uid, status, cancellation_id, created_at) \
+           SELECT merchant_id, imp_uid, merchant_uid, $20, $21, $6 FROM updated WHERE $20::text IS NOT NULL), \
+         audit AS ( \
+           INSERT INTO payment_events (imp_uid, at, kind, detail) \
+           SELECT imp_uid, $22, 'transition', $23 FROM updated) \
+         SELECT COUNT(*) FROM updated",
     )
     .bind(after.status.as_str())
     .bind(after.cancel_amount.get())
@@ -158,39 +187,24 @@ async fn write_transition(connection: &mut PgConnection, transition: &Transition
     .bind(after.account.due)
     .bind(after.imp_uid.as_str())
     .bind(transition.from.as_str())
-    .execute(&mut *connection)
+    .bind(entry.map(|entry| entry.cancellation_id.as_str()))
+    .bind(entry.map(|entry| entry.pg_tid.as_str()))
+    .bind(entry.map(|entry| entry.amount.get()))
+    .bind(entry.map(|entry| entry.cancelled_at))
+    .bind(entry.map(|entry| entry.reason.as_str()))
+    .bind(entry.map(|entry| entry.receipt_url.as_str()))
+    .bind(event.map(|event| event.status.as_str()))
+    .bind(event.and_then(|event| event.cancellation_id.as_ref().map(CancellationId::as_str)))
+    .bind(now)
+    .bind(audit)
+    .fetch_one(&mut *connection)
     .await?;
-    if updated.rows_affected() != 1 {
+    if updated != 1 {
         return Err(StoreError::Conflict(format!(
             "payment {} changed under a transition from {}",
             after.imp_uid,
             transition.from.as_str()
         )));
-    }
-    if let Some(entry) = &transition.cancel_entry {
-        sqlx::query(
-            "INSERT INTO cancel_history (cancellation_id, imp_uid, pg_tid, amount, cancelled_at, reason, receipt_url) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(entry.cancellation_id.as_str())
-        .bind(after.imp_uid.as_str())
-        .bind(&entry.pg_tid)
-        .bind(entry.amount.get())
-        .bind(entry.cancelled_at)
-        .bind(&entry.reason)
-        .bind(&entry.receipt_url)
-        .execute(&mut *connection)
-        .await?;
-    }
-    if let Some(event) = &transition.event {
-        insert_outbox(
-            connection,
-            after,
-            event.status.as_str(),
-            event.cancellation_id.as_ref().map(CancellationId::as_str),
-            after.updated_at,
-        )
-        .await?;
     }
     Ok(())
 }
@@ -366,11 +380,17 @@ impl Store for PostgresStore {
     }
 
     async fn insert_payment(&self, payment: &Payment) -> StoreResult<()> {
-        let mut tx = self.writer.begin().await?;
+        // One statement, so one round trip and its own transaction: the row, its `ready`
+        // outbox event and its audit line together or not at all.
         let placeholders = (1..=35).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ");
         let notice_urls = serde_json::to_string(&payment.notice_urls).map_err(corrupt)?;
         sqlx::query(&format!(
-            "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ({placeholders})"
+            "WITH inserted AS (INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ({placeholders}) \
+               RETURNING imp_uid, merchant_id, merchant_uid, started_at, pg_tid), \
+             event AS (INSERT INTO outbox (merchant_id, imp_uid, merchant_uid, status, cancellation_id, created_at) \
+               SELECT merchant_id, imp_uid, merchant_uid, $36, NULL, started_at FROM inserted) \
+             INSERT INTO payment_events (imp_uid, at, kind, detail) \
+               SELECT imp_uid, started_at, 'issued', pg_tid FROM inserted"
         ))
         .bind(payment.imp_uid.as_str())
         .bind(payment.merchant_id)
@@ -407,18 +427,10 @@ impl Store for PostgresStore {
         .bind(notice_urls)
         .bind(payment.reconcile_at)
         .bind(i64::from(payment.reconcile_step))
-        .execute(&mut *tx)
+        .bind(payment.status.wire().as_str())
+        .execute(&self.writer)
         .await?;
-        insert_outbox(
-            &mut tx,
-            payment,
-            payment.status.wire().as_str(),
-            None,
-            payment.started_at,
-        )
-        .await?;
-        insert_event(&mut tx, &payment.imp_uid, payment.started_at, "issued", &payment.pg_tid).await?;
-        tx.commit().await?;
+        self.outbox_written.raise();
         Ok(())
     }
 
@@ -524,14 +536,16 @@ impl Store for PostgresStore {
         };
         match decide(&payment) {
             Decision::Apply(transition) => {
-                write_transition(&mut tx, &transition).await?;
                 let detail = format!(
                     "{} -> {}: {audit}",
                     transition.from.as_str(),
                     transition.payment.status.as_str()
                 );
-                insert_event(&mut tx, imp_uid, now, "transition", &detail).await?;
+                write_transition(&mut tx, &transition, now, &detail).await?;
                 tx.commit().await?;
+                if transition.event.is_some() {
+                    self.outbox_written.raise();
+                }
                 Ok(TransitionOutcome::Applied(transition.payment))
             }
             unchanged @ Decision::AlreadyRecorded => {
@@ -769,7 +783,7 @@ impl Store for PostgresStore {
         .execute(&self.writer)
         .await?;
         if updated.rows_affected() == 1 {
-            notify_outbox(&mut *self.writer.acquire().await?).await?;
+            self.outbox_written.raise();
         }
         Ok(updated.rows_affected() == 1)
     }
