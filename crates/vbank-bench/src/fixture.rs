@@ -34,11 +34,15 @@ impl Backend {
 
 pub struct Fixture {
     pub merchant_id: i64,
+    channel_id: i64,
+    mid: String,
+    /// Payments pre-loaded so far.
+    pub loaded: i64,
 }
 
-/// Creates the schema, the bench merchant and `payments` pre-loaded payments.
-pub async fn prepare(database_url: &str, payments: i64) -> anyhow::Result<Fixture> {
-    let store = vbank_store::open(database_url)
+/// Creates the schema and the bench merchant.
+pub async fn prepare(database_url: &str, secrets_key: &str) -> anyhow::Result<Fixture> {
+    let store = vbank_store::open_with_key(database_url, Some(vbank_store::SecretsKey::from_base64(secrets_key)?))
         .await
         .with_context(|| format!("cannot open {database_url}"))?;
     let spec = MerchantSpec {
@@ -48,55 +52,69 @@ pub async fn prepare(database_url: &str, payments: i64) -> anyhow::Result<Fixtur
         ..MerchantSpec::default()
     };
     let (merchant, channels) = add_sandbox_merchant(store.as_ref(), spec).await?;
-    let channel = &channels[0];
-    drop(store);
+    Ok(Fixture {
+        merchant_id: merchant.id,
+        channel_id: channels[0].id,
+        mid: channels[0].mid.clone(),
+        loaded: 0,
+    })
+}
 
+/// Pre-loads payments until `payments` are there.
+pub async fn load(database_url: &str, fixture: &mut Fixture, payments: i64) -> anyhow::Result<()> {
+    if payments <= fixture.loaded {
+        return Ok(());
+    }
     let started = std::time::Instant::now();
     let now = chrono_now();
+    let first = fixture.loaded;
     match Backend::of(database_url) {
         Backend::Sqlite => {
             let mut connection = sqlx::SqliteConnection::connect(database_url).await?;
             // Loading is set-up: the measured paths keep synchronous=FULL.
             connection.execute("PRAGMA synchronous = OFF").await?;
-            for (from, to) in batches(payments) {
+            for (from, to) in batches(first, payments) {
                 sqlx::query(SQLITE_LOAD)
                     .bind(from)
                     .bind(to)
-                    .bind(merchant.id)
-                    .bind(channel.id)
-                    .bind(&channel.mid)
+                    .bind(fixture.merchant_id)
+                    .bind(fixture.channel_id)
+                    .bind(&fixture.mid)
                     .bind(now)
                     .execute(&mut connection)
                     .await?;
-                progress(to + 1, payments, started);
+                progress(to + 1, first, payments, started);
             }
             connection.execute("ANALYZE").await?;
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").await?;
         }
         Backend::Postgres => {
             let mut connection = sqlx::PgConnection::connect(database_url).await?;
             connection.execute("SET synchronous_commit = off").await?;
-            for (from, to) in batches(payments) {
+            for (from, to) in batches(first, payments) {
                 sqlx::query(POSTGRES_LOAD)
                     .bind(from)
                     .bind(to)
-                    .bind(merchant.id)
-                    .bind(channel.id)
-                    .bind(&channel.mid)
+                    .bind(fixture.merchant_id)
+                    .bind(fixture.channel_id)
+                    .bind(&fixture.mid)
                     .bind(now)
                     .execute(&mut connection)
                     .await?;
-                progress(to + 1, payments, started);
+                progress(to + 1, first, payments, started);
             }
-            connection.execute("ANALYZE payments").await?;
+            connection.execute("VACUUM ANALYZE payments").await?;
+            // Needs the server's superuser; without it, the load's WAL is flushed in the background.
+            let _ = connection.execute("CHECKPOINT").await;
         }
     }
     eprintln!(
-        "  loaded {payments} payments in {:.1} s",
+        "  loaded {} payments in {:.1} s",
+        payments - first,
         started.elapsed().as_secs_f64()
     );
-    Ok(Fixture {
-        merchant_id: merchant.id,
-    })
+    fixture.loaded = payments;
+    Ok(())
 }
 
 pub fn chrono_now() -> i64 {
@@ -107,14 +125,14 @@ pub fn chrono_now() -> i64 {
 }
 
 /// Inclusive ranges of payment numbers, one statement each.
-fn batches(payments: i64) -> impl Iterator<Item = (i64, i64)> {
-    (0..payments)
+fn batches(first: i64, payments: i64) -> impl Iterator<Item = (i64, i64)> {
+    (first..payments)
         .step_by(ROWS_PER_STATEMENT as usize)
         .map(move |from| (from, (from + ROWS_PER_STATEMENT).min(payments) - 1))
 }
 
-fn progress(loaded: i64, payments: i64, started: std::time::Instant) {
-    let rate = loaded as f64 / started.elapsed().as_secs_f64().max(0.001);
+fn progress(loaded: i64, first: i64, payments: i64, started: std::time::Instant) {
+    let rate = (loaded - first) as f64 / started.elapsed().as_secs_f64().max(0.001);
     eprint!(
         "\r  loading payments: {loaded}/{payments} ({:.0}%, {rate:.0} rows/s)   ",
         100.0 * loaded as f64 / payments as f64

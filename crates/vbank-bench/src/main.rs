@@ -36,10 +36,15 @@ struct Cli {
     /// Seconds each measured phase lasts.
     #[arg(long)]
     seconds: Option<f64>,
-    /// Runs the matrix of docs/benchmarks.md (payments 10k/1M/10M, then concurrency
-    /// 1..256), writing CSV and SVG plots to --out. Takes a long while.
+    /// Runs the matrix of docs/benchmarks.md on one database: every --sweep-clients at
+    /// the first of --sweep-sizes, then each larger size at --concurrency, loading more
+    /// payments in between; writes CSV and SVG plots to --out. Takes a long while.
     #[arg(long)]
     sweep: bool,
+    #[arg(long, value_delimiter = ',', default_value = "10000,1000000,10000000")]
+    sweep_sizes: Vec<i64>,
+    #[arg(long, value_delimiter = ',', default_value = "1,4,16,64,256")]
+    sweep_clients: Vec<usize>,
     /// Where --sweep writes its CSV and plots.
     #[arg(long, default_value = "docs/benchmarks")]
     out: std::path::PathBuf,
@@ -69,7 +74,7 @@ fn main() -> anyhow::Result<()> {
     };
     runtime.block_on(async {
         if cli.sweep {
-            run::sweep(&plan, &cli.out).await
+            run::sweep(&plan, &cli.sweep_sizes, &cli.sweep_clients, &cli.out).await
         } else {
             let summary = run::once(&plan).await?;
             summary.print();

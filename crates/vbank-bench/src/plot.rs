@@ -37,14 +37,14 @@ pub fn write_csv(path: &Path, rows: &[Summary]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Throughput against the number of payments (at the sweep's concurrency), and against
-/// the number of clients (at 10,000 payments).
-pub fn write_svgs(out: &Path, backend: &str, rows: &[Summary]) -> anyhow::Result<()> {
-    let concurrency = rows[0].concurrency;
-    let by_size: Vec<&Summary> = rows.iter().filter(|row| row.concurrency == concurrency).collect();
-    let mut by_clients: Vec<&Summary> = rows.iter().filter(|row| row.payments == 10_000).collect();
+/// Throughput against the number of payments stored (at `concurrency` clients), and
+/// against the number of clients (at the first size).
+pub fn write_svgs(out: &Path, backend: &str, concurrency: usize, rows: &[Summary]) -> anyhow::Result<()> {
+    let first_size = rows[0].payments;
+    let mut by_clients: Vec<&Summary> = rows.iter().filter(|row| row.payments <= first_size * 2).collect();
     by_clients.sort_by_key(|row| row.concurrency);
-    by_clients.dedup_by_key(|row| row.concurrency);
+    let mut by_size: Vec<&Summary> = rows.iter().filter(|row| row.concurrency == concurrency).collect();
+    by_size.sort_by_key(|row| row.payments);
     chart(
         &out.join(format!("{backend}-payments.svg")),
         &format!("{backend}: requests/s by payments stored ({concurrency} clients)"),
@@ -54,15 +54,18 @@ pub fn write_svgs(out: &Path, backend: &str, rows: &[Summary]) -> anyhow::Result
     )?;
     chart(
         &out.join(format!("{backend}-concurrency.svg")),
-        &format!("{backend}: requests/s by concurrent clients (10,000 payments)"),
+        &format!("{backend}: requests/s by concurrent clients ({first_size} payments stored)"),
         "concurrent clients (log scale)",
         &by_clients,
         |row| row.concurrency as f64,
     )
 }
 
+/// A line of a chart: its name, its colour and the figure it plots.
+type Series = (&'static str, RGBColor, fn(&Summary) -> f64);
+
 fn chart(path: &Path, title: &str, x_label: &str, rows: &[&Summary], x_of: fn(&Summary) -> f64) -> anyhow::Result<()> {
-    let series: [(&str, RGBColor, fn(&Summary) -> f64); 5] = [
+    let series: [Series; 5] = [
         ("revoke", RED, |row| row.revoke.per_second()),
         ("lookup", BLUE, |row| row.lookup.per_second()),
         ("issue", GREEN, |row| row.issue.per_second()),

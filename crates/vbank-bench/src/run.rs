@@ -1,6 +1,6 @@
 //! One run of the bench, and the sweep over sizes and concurrency.
 
-use crate::fixture::{self, preloaded_imp_uid, Backend, IMP_KEY, IMP_SECRET};
+use crate::fixture::{self, preloaded_imp_uid, Backend, Fixture, IMP_KEY, IMP_SECRET};
 use crate::{ceiling, load, plot};
 use anyhow::{bail, Context};
 use sqlx::Connection;
@@ -9,9 +9,6 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
-
-/// The connections the PostgreSQL ceiling commits on: the server's pool size.
-const POSTGRES_CONNECTIONS: usize = 16;
 
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -105,6 +102,8 @@ impl Summary {
 /// A database for one run, removed after it.
 struct Scratch {
     url: String,
+    /// The key PG credentials are sealed with, for the bench and its server.
+    secrets_key: String,
     _folder: Option<tempfile::TempDir>,
     admin: Option<(String, String)>,
 }
@@ -126,12 +125,14 @@ impl Scratch {
                 let (base, _) = url.rsplit_once('/').context("the PostgreSQL URL needs a /DATABASE")?;
                 Ok(Scratch {
                     url: format!("{base}/{name}"),
+                    secrets_key: vbank_store::SecretsKey::generate().1,
                     _folder: None,
                     admin: Some((url.to_owned(), name)),
                 })
             }
             Some(url) => Ok(Scratch {
                 url: url.to_owned(),
+                secrets_key: vbank_store::SecretsKey::generate().1,
                 _folder: None,
                 admin: None,
             }),
@@ -139,6 +140,7 @@ impl Scratch {
                 let folder = tempfile::tempdir()?;
                 Ok(Scratch {
                     url: format!("sqlite://{}", folder.path().join("bench.db").display()),
+                    secrets_key: vbank_store::SecretsKey::generate().1,
                     _folder: Some(folder),
                     admin: None,
                 })
@@ -159,34 +161,41 @@ impl Scratch {
 
 pub async fn once(plan: &Plan) -> anyhow::Result<Summary> {
     let scratch = Scratch::create(plan.database_url.as_deref()).await?;
-    let result = measure(plan, &scratch.url).await;
+    let result = async {
+        let mut fixture = fixture::prepare(&scratch.url, &scratch.secrets_key).await?;
+        fixture::load(&scratch.url, &mut fixture, plan.payments).await?;
+        measure(plan, &scratch, &fixture, "run").await
+    }
+    .await;
     scratch.remove().await?;
     result
 }
 
-async fn measure(plan: &Plan, url: &str) -> anyhow::Result<Summary> {
+/// Measures on a database holding `fixture`; `tag` names this run's orders.
+async fn measure(plan: &Plan, scratch: &Scratch, fixture: &Fixture, tag: &str) -> anyhow::Result<Summary> {
+    let url = scratch.url.as_str();
     let backend = match Backend::of(url) {
         Backend::Sqlite => "sqlite",
         Backend::Postgres => "postgres",
     };
+    let stored = stored_payments(url).await?;
     eprintln!(
-        "== {backend}: {} payments, {} clients, {} s per phase",
-        plan.payments, plan.concurrency, plan.seconds
+        "== {backend}: {stored} payments stored ({} pre-loaded), {} clients, {} s per phase",
+        fixture.loaded, plan.concurrency, plan.seconds
     );
-    let fixture = fixture::prepare(url, plan.payments).await?;
     let phase = Duration::from_secs_f64(plan.seconds);
 
     eprintln!("  baseline: bare one-commit-per-revoke loop on the store");
     let commit_ceiling = ceiling::commit_rate(
         url,
         fixture.merchant_id,
-        plan.payments,
+        fixture.loaded,
         plan.seconds,
-        POSTGRES_CONNECTIONS,
+        vbank_store::postgres_pool_size() as usize,
     )
     .await?;
 
-    let server = Server::start(url).await?;
+    let server = Server::start(url, &scratch.secrets_key).await?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(plan.concurrency)
         .build()?;
@@ -213,7 +222,7 @@ async fn measure(plan: &Plan, url: &str) -> anyhow::Result<Summary> {
 
     eprintln!("  lookup: GET /payments/{{imp_uid}}");
     let base = Arc::new(server.url.clone());
-    let payments = plan.payments.max(1);
+    let payments = fixture.loaded.max(1);
     let lookup_one = {
         let (client, base, auth) = (client.clone(), base.clone(), auth.clone());
         move |i: u64| {
@@ -239,13 +248,16 @@ async fn measure(plan: &Plan, url: &str) -> anyhow::Result<Summary> {
     eprintln!("  issue: POST /vbanks (Toss sandbox)");
     let issued = Arc::new(Mutex::new(Vec::new()));
     let due = fixture::chrono_now() + 7 * 86_400;
+    let order_prefix = Arc::new(format!("bench-issue-{tag}-"));
     let issue_one = {
         let (client, base, auth, issued) = (client.clone(), base.clone(), auth.clone(), issued.clone());
+        let order_prefix = order_prefix.clone();
         move |i: u64| {
             let (client, base, auth, issued) = (client.clone(), base.clone(), auth.clone(), issued.clone());
+            let merchant_uid = format!("{order_prefix}{i}");
             async move {
                 let body = serde_json::json!({
-                    "merchant_uid": format!("bench-issue-{i}"), "amount": 1000, "vbank_code": "004",
+                    "merchant_uid": merchant_uid, "amount": 1000, "vbank_code": "004",
                     "vbank_due": due, "buyer_name": "홍길동", "pg": "tosspayments",
                 });
                 let answer = client
@@ -287,10 +299,10 @@ async fn measure(plan: &Plan, url: &str) -> anyhow::Result<Summary> {
     let peak_rss_mib = server.peak_rss_mib()?;
     server.stop().await?;
 
-    let (revoked_recorded, revoke_events) = recorded_revokes(url).await?;
+    let (revoked_recorded, revoke_events) = recorded_revokes(url, &order_prefix).await?;
     Ok(Summary {
         backend,
-        payments: plan.payments,
+        payments: stored,
         concurrency: plan.concurrency,
         commit_ceiling,
         fixed_json,
@@ -303,24 +315,43 @@ async fn measure(plan: &Plan, url: &str) -> anyhow::Result<Summary> {
     })
 }
 
-/// Cancelled bench-issued payments, and their `cancelled` outbox events.
-async fn recorded_revokes(url: &str) -> anyhow::Result<(i64, i64)> {
-    let payments = "SELECT COUNT(*) FROM payments WHERE merchant_uid LIKE 'bench-issue-%' AND status = 'cancelled'";
-    let events = "SELECT COUNT(*) FROM outbox WHERE merchant_uid LIKE 'bench-issue-%' AND status = 'cancelled'";
+/// This run's cancelled payments, and their `cancelled` outbox events.
+async fn recorded_revokes(url: &str, order_prefix: &str) -> anyhow::Result<(i64, i64)> {
+    let pattern = format!("{order_prefix}%");
+    Ok((
+        count(
+            url,
+            "SELECT COUNT(*) FROM payments WHERE merchant_uid LIKE $1 AND status = 'cancelled'",
+            Some(&pattern),
+        )
+        .await?,
+        count(
+            url,
+            "SELECT COUNT(*) FROM outbox WHERE merchant_uid LIKE $1 AND status = 'cancelled'",
+            Some(&pattern),
+        )
+        .await?,
+    ))
+}
+
+async fn stored_payments(url: &str) -> anyhow::Result<i64> {
+    count(url, "SELECT COUNT(*) FROM payments", None).await
+}
+
+/// One count; `$1` is SQLite's numbered parameter too.
+async fn count(url: &str, sql: &str, pattern: Option<&str>) -> anyhow::Result<i64> {
     Ok(match Backend::of(url) {
         Backend::Sqlite => {
             let mut connection = sqlx::SqliteConnection::connect(url).await?;
-            (
-                sqlx::query_scalar(payments).fetch_one(&mut connection).await?,
-                sqlx::query_scalar(events).fetch_one(&mut connection).await?,
-            )
+            let query = sqlx::query_scalar(sql);
+            let query = if pattern.is_some() { query.bind(pattern) } else { query };
+            query.fetch_one(&mut connection).await?
         }
         Backend::Postgres => {
             let mut connection = sqlx::PgConnection::connect(url).await?;
-            (
-                sqlx::query_scalar(payments).fetch_one(&mut connection).await?,
-                sqlx::query_scalar(events).fetch_one(&mut connection).await?,
-            )
+            let query = sqlx::query_scalar(sql);
+            let query = if pattern.is_some() { query.bind(pattern) } else { query };
+            query.fetch_one(&mut connection).await?
         }
     })
 }
@@ -358,9 +389,10 @@ struct Server {
 }
 
 impl Server {
-    async fn start(database_url: &str) -> anyhow::Result<Server> {
+    async fn start(database_url: &str, secrets_key: &str) -> anyhow::Result<Server> {
         let mut child = tokio::process::Command::new(std::env::current_exe()?)
             .args(["serve-child", "--database-url", database_url])
+            .env("VBANK_SECRETS_KEY", secrets_key)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -405,36 +437,51 @@ impl Server {
     }
 }
 
-/// The matrix of docs/benchmarks.md: sizes at the given concurrency, then concurrency at
-/// 10,000 payments. Writes `<out>/<backend>.csv` and plots.
-pub async fn sweep(plan: &Plan, out: &Path) -> anyhow::Result<()> {
+/// The matrix of docs/benchmarks.md on one database: concurrency at the first size, then
+/// each larger size at `plan.concurrency`, loading more payments between runs. Writes
+/// `<out>/<backend>.csv` and plots.
+pub async fn sweep(plan: &Plan, sizes: &[i64], clients: &[usize], out: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(out)?;
-    let mut rows = Vec::new();
-    for payments in [10_000, 1_000_000, 10_000_000] {
-        let summary = once(&Plan {
-            payments,
-            ..plan.clone()
-        })
-        .await?;
-        summary.print();
-        summary.check()?;
-        rows.push(summary);
+    let scratch = Scratch::create(plan.database_url.as_deref()).await?;
+    let result = async {
+        let mut fixture = fixture::prepare(&scratch.url, &scratch.secrets_key).await?;
+        let mut rows = Vec::new();
+        let mut run = 0;
+        let (first, larger) = sizes.split_first().context("--sweep-sizes is empty")?;
+        fixture::load(&scratch.url, &mut fixture, *first).await?;
+        for &concurrency in clients {
+            run += 1;
+            let summary = measure(
+                &Plan {
+                    concurrency,
+                    ..plan.clone()
+                },
+                &scratch,
+                &fixture,
+                &format!("r{run}"),
+            )
+            .await?;
+            summary.print();
+            summary.check()?;
+            rows.push(summary);
+        }
+        for &payments in larger {
+            fixture::load(&scratch.url, &mut fixture, payments).await?;
+            run += 1;
+            let summary = measure(plan, &scratch, &fixture, &format!("r{run}")).await?;
+            summary.print();
+            summary.check()?;
+            rows.push(summary);
+        }
+        anyhow::Ok(rows)
     }
-    for concurrency in [1, 4, 16, 64, 256] {
-        let summary = once(&Plan {
-            payments: 10_000,
-            concurrency,
-            ..plan.clone()
-        })
-        .await?;
-        summary.print();
-        summary.check()?;
-        rows.push(summary);
-    }
+    .await;
+    scratch.remove().await?;
+    let rows = result?;
     let backend = rows[0].backend;
     let csv = out.join(format!("{backend}.csv"));
     plot::write_csv(&csv, &rows)?;
-    plot::write_svgs(out, backend, &rows)?;
+    plot::write_svgs(out, backend, plan.concurrency, &rows)?;
     eprintln!("wrote {} and the plots in {}", csv.display(), out.display());
     Ok(())
 }

@@ -26,6 +26,9 @@ pub struct Settings {
     /// Whether webhooks may go to loopback or private addresses (sandbox mode, or
     /// `--allow-private-webhooks`).
     pub allow_private_webhooks: bool,
+    /// Whether the client's address is the last `X-Forwarded-For` entry (behind a load
+    /// balancer) rather than the TCP peer.
+    pub trust_forwarded_for: bool,
     /// How long a node holds a claimed job (a webhook delivery, a reconcile check)
     /// before another node may take it over.
     pub job_lease: Duration,

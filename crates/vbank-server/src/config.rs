@@ -238,6 +238,22 @@ pub struct ServeArgs {
     /// Lifetime of access tokens.
     #[arg(long, env = "VBANK_TOKEN_TTL", default_value = "30m", value_parser = duration)]
     pub token_ttl: Duration,
+    /// Failed getToken attempts allowed per imp_key per minute before 429 (0: no limit).
+    #[arg(long, env = "VBANK_TOKEN_FAILURES_PER_KEY", default_value_t = 10)]
+    pub token_failures_per_key: u32,
+    /// Failed getToken attempts allowed per client address per minute before 429 (0: no
+    /// limit). Behind a load balancer, add --trust-forwarded-for.
+    #[arg(long, env = "VBANK_TOKEN_FAILURES_PER_ADDRESS", default_value_t = 30)]
+    pub token_failures_per_address: u32,
+    /// Take the client's address from the last X-Forwarded-For entry (only behind a load
+    /// balancer that sets it; a client could forge it otherwise).
+    #[arg(long, env = "VBANK_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+    /// File holding the key PG credentials are sealed with (base64 of 32 bytes). Default:
+    /// VBANK_SECRETS_KEY, or on SQLite the file `<database>.key`, created on first start.
+    /// Every PostgreSQL node needs the same key.
+    #[arg(long, env = "VBANK_SECRETS_KEY_FILE")]
+    pub secrets_key_file: Option<std::path::PathBuf>,
     /// Time limit of every PG call; past it the outcome is unknown and reconciled later.
     #[arg(long, env = "VBANK_PG_TIMEOUT", default_value = "10s", value_parser = duration)]
     pub pg_timeout: Duration,
@@ -303,4 +319,7 @@ pub struct MerchantAddArgs {
     pub inicis_api_key: Option<String>,
     #[arg(long, env = "VBANK_DATABASE_URL", default_value = "sqlite://vbank.db")]
     pub database_url: String,
+    /// File holding the key PG credentials are sealed with; as for `vbank serve`.
+    #[arg(long, env = "VBANK_SECRETS_KEY_FILE")]
+    pub secrets_key_file: Option<std::path::PathBuf>,
 }

@@ -12,6 +12,7 @@ use vbank_server::config::{
 };
 use vbank_server::server::{self, SandboxMode, ServeConfig};
 use vbank_server::services::merchants::{add_sandbox_merchant, MerchantSpec};
+use vbank_server::services::tokens::FailureLimits;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -44,6 +45,14 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The secrets key a `--secrets-key-file` names; `None` leaves it to the environment or
+/// the database's key file.
+fn secrets_key(file: Option<&std::path::Path>) -> anyhow::Result<Option<vbank_store::SecretsKey>> {
+    file.map(vbank_store::SecretsKey::from_file)
+        .transpose()
+        .map_err(Into::into)
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let sandbox = match (args.no_sandbox, args.sandbox_url) {
         (true, _) => SandboxMode::Off,
@@ -68,6 +77,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .unwrap_or_else(server::default_webhook_retry_schedule),
         job_lease: args.job_lease,
         allow_private_webhooks: args.allow_private_webhooks,
+        token_failure_limits: FailureLimits {
+            per_key: args.token_failures_per_key,
+            per_address: args.token_failures_per_address,
+        },
+        trust_forwarded_for: args.trust_forwarded_for,
+        secrets_key: secrets_key(args.secrets_key_file.as_deref())?,
     };
     let running = server::start(config).await?;
     let url = running.url();
@@ -114,7 +129,7 @@ async fn sandbox(args: SandboxArgs) -> anyhow::Result<()> {
 }
 
 async fn merchant_add(args: MerchantAddArgs) -> anyhow::Result<()> {
-    let store = vbank_store::open(&args.database_url).await?;
+    let store = vbank_store::open_with_key(&args.database_url, secrets_key(args.secrets_key_file.as_deref())?).await?;
     let spec = MerchantSpec {
         name: args.name.unwrap_or_else(|| args.imp_key.clone()),
         imp_key: args.imp_key,

@@ -4,7 +4,7 @@ use crate::app::{AppState, Settings};
 use crate::edge::envelope::{language_layer, method_not_allowed, route_not_found};
 use crate::observability::{request_layer, Metrics};
 use crate::services::merchants::{add_sandbox_merchant, random_text, MerchantSpec};
-use crate::services::tokens::TokenService;
+use crate::services::tokens::{FailureLimits, TokenService};
 use anyhow::Context;
 use axum::extract::Request;
 use axum::{middleware, Router, ServiceExt};
@@ -45,6 +45,14 @@ pub struct ServeConfig {
     pub job_lease: Duration,
     /// Let webhooks go to loopback or private addresses outside sandbox mode.
     pub allow_private_webhooks: bool,
+    /// Failed getToken attempts allowed per minute, per imp_key and per client address.
+    pub token_failure_limits: FailureLimits,
+    /// The key PG credentials are sealed with; `None`: from the environment or, on SQLite,
+    /// the key file beside the database (`vbank_store::SecretsKey::resolve`).
+    pub secrets_key: Option<vbank_store::SecretsKey>,
+    /// Take the client's address from the last `X-Forwarded-For` entry (set by a load
+    /// balancer in front) instead of the TCP peer.
+    pub trust_forwarded_for: bool,
 }
 
 /// i'mport's retry schedule for webhooks (api.md A7): about a day in all.
@@ -71,6 +79,9 @@ impl ServeConfig {
             webhook_retry_schedule: default_webhook_retry_schedule(),
             job_lease: Duration::from_secs(120),
             allow_private_webhooks: false,
+            token_failure_limits: FailureLimits::default(),
+            trust_forwarded_for: false,
+            secrets_key: None,
         }
     }
 }
@@ -180,7 +191,7 @@ pub fn with_edge_layers(router: Router, metrics: Arc<Metrics>) -> MapRequest<Rou
 pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
     // Pending migrations run here; on a large database that can take a while, so say so.
     tracing::info!("opening the database and applying any pending migrations");
-    let store = vbank_store::open(&config.database_url)
+    let store = vbank_store::open_with_key(&config.database_url, config.secrets_key.clone())
         .await
         .with_context(|| format!("cannot open the database {}", config.database_url))?;
     let listener = TcpListener::bind(config.addr).await.with_context(|| {
@@ -221,7 +232,13 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
     let clock: Arc<dyn vbank_core::time::Clock> = Arc::new(SystemClock);
     let metrics = Arc::new(Metrics::new().context("cannot set up the metrics registry")?);
     let state = Arc::new(AppState {
-        tokens: TokenService::new(store.clone(), clock.clone(), config.token_ttl.as_secs() as i64).await?,
+        tokens: TokenService::new(
+            store.clone(),
+            clock.clone(),
+            config.token_ttl.as_secs() as i64,
+            config.token_failure_limits,
+        )
+        .await?,
         store,
         connectors: Connectors::new(config.pg_timeout, config.client_ip.clone()),
         clock,
@@ -234,6 +251,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
             job_lease: config.job_lease,
             // Sandbox mode delivers to the developer's own machine.
             allow_private_webhooks: config.allow_private_webhooks || config.sandbox != SandboxMode::Off,
+            trust_forwarded_for: config.trust_forwarded_for,
         },
         webhook_wakeup: Arc::new(tokio::sync::Notify::new()),
         metrics: metrics.clone(),
@@ -256,11 +274,14 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
 
     let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, ServiceExt::<Request>::into_make_service(app))
-            .with_graceful_shutdown(async {
-                let _ = shutdown_receiver.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
+        )
+        .with_graceful_shutdown(async {
+            let _ = shutdown_receiver.await;
+        })
+        .await
     });
     Ok(RunningServer {
         addr,

@@ -94,7 +94,7 @@ async fn an_acknowledged_revoke_survives_sigkill() {
         assert_eq!(payment["response"]["cancel_history"].as_array().unwrap().len(), 1);
     }
     // Each state change kept its outbox event for the merchant's webhook.
-    let store = vbank_store::open(&database_url).await.unwrap();
+    let store = common::open_store(&database_url).await;
     for imp_uid in &revoked {
         let events = store
             .outbox_events(&vbank_core::ImpUid::parse(imp_uid).unwrap())
@@ -115,6 +115,7 @@ async fn a_webhook_pending_when_the_server_is_killed_is_sent_after_restart() {
     let hook_port = common::free_port();
     let hook_url = format!("http://127.0.0.1:{hook_port}/hook");
     let added = Command::new(env!("CARGO_BIN_EXE_vbank"))
+        .env("VBANK_SECRETS_KEY", common::TEST_SECRETS_KEY)
         .args([
             "merchant",
             "add",

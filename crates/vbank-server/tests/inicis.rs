@@ -39,7 +39,7 @@ async fn a_wrong_pg_api_key_comes_back_as_the_hash_data_error() {
 #[tokio::test]
 async fn a_channel_configured_with_the_key_revokes_without_one_in_the_query() {
     let app = TestApp::start().await;
-    let store = vbank_store::open(&app.database_url).await.unwrap();
+    let store = common::open_store(&app.database_url).await;
     let spec = vbank_server::services::merchants::MerchantSpec {
         name: "keyed".into(),
         imp_key: "keyed".into(),

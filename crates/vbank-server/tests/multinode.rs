@@ -20,6 +20,7 @@ fn postgres_enabled(test: &str) -> bool {
 async fn add_merchant(database_url: &str, webhook_url: &str) {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_vbank"))
         .args(["merchant", "add", "--imp-key", "multi", "--imp-secret", "multi-secret"])
+        .env("VBANK_SECRETS_KEY", common::TEST_SECRETS_KEY)
         .args(["--webhook-url", webhook_url, "--database-url", database_url])
         .output()
         .await
@@ -162,7 +163,7 @@ async fn two_nodes_race_revokes_and_deposits_on_one_database_without_both_winnin
             "exactly one wins: revoke {revoke}, deposit {deposit}"
         );
     }
-    let store = vbank_store::open(&cluster.database_url).await.unwrap();
+    let store = common::open_store(&cluster.database_url).await;
     let mut expected_webhooks = HashMap::new();
     let mut outcomes: HashMap<&str, usize> = HashMap::new();
     for payment in &payments {

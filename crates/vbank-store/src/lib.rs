@@ -10,9 +10,11 @@ mod group_commit;
 mod postgres;
 mod read_pool;
 mod rows;
+mod secrets;
 mod sqlite;
 
-pub use postgres::PostgresStore;
+pub use postgres::{pool_size as postgres_pool_size, PostgresStore};
+pub use secrets::SecretsKey;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
@@ -43,6 +45,8 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    #[error("{0}")]
+    SecretsKey(String),
     #[error("unsupported database URL {0}: use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     UnsupportedUrl(String),
 }
@@ -237,6 +241,24 @@ pub trait Store: Send + Sync + 'static {
     }
 
     /// Appends a line to a payment's history (PG calls, refused notifications, anomalies).
+    /// Hits counted against `key` in the window starting at `window_start`.
+    async fn rate_hits(&self, key: &str, window_start: UnixSeconds) -> StoreResult<u32>;
+    /// Counts one hit against `key` in its window and returns the window's hits; forgets
+    /// windows that ended before `forget_before`.
+    async fn record_rate_hit(
+        &self,
+        key: &str,
+        window_start: UnixSeconds,
+        forget_before: UnixSeconds,
+    ) -> StoreResult<u32>;
+
+    /// Durable commits so far, where the backend groups writers' transactions into shared
+    /// commits (SQLite); for metrics: with write requests counted, it shows how many
+    /// each flush carried.
+    fn group_commits(&self) -> Option<u64> {
+        None
+    }
+
     async fn record_event(&self, imp_uid: &ImpUid, at: UnixSeconds, kind: &str, detail: &str) -> StoreResult<()>;
     /// The outbox events of a payment, oldest first: `(status, cancellation_id)`.
     async fn outbox_events(&self, imp_uid: &ImpUid) -> StoreResult<Vec<(String, Option<String>)>>;
@@ -341,13 +363,26 @@ pub enum IdempotencyClaim {
     },
 }
 
-/// Opens the store a database URL names, applying migrations.
+/// Opens the store a database URL names, applying migrations, with the secrets key from
+/// the environment or (SQLite) beside the database (see [`SecretsKey::resolve`]).
 pub async fn open(database_url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
-    if database_url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(SqliteStore::open(database_url).await?))
-    } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
-        Ok(std::sync::Arc::new(PostgresStore::open(database_url).await?))
+    open_with_key(database_url, None).await
+}
+
+/// As [`open`], with the secrets key given (or resolved when `None`).
+pub async fn open_with_key(
+    database_url: &str,
+    secrets_key: Option<SecretsKey>,
+) -> StoreResult<std::sync::Arc<dyn Store>> {
+    let is_sqlite = database_url.starts_with("sqlite:");
+    let is_postgres = database_url.starts_with("postgres:") || database_url.starts_with("postgresql:");
+    if !is_sqlite && !is_postgres {
+        return Err(StoreError::UnsupportedUrl(database_url.to_owned()));
+    }
+    let key = SecretsKey::resolve(database_url, secrets_key)?;
+    if is_sqlite {
+        Ok(std::sync::Arc::new(SqliteStore::open(database_url, key).await?))
     } else {
-        Err(StoreError::UnsupportedUrl(database_url.to_owned()))
+        Ok(std::sync::Arc::new(PostgresStore::open(database_url, key).await?))
     }
 }

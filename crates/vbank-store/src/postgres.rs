@@ -9,7 +9,8 @@ use crate::rows::{
 };
 use crate::{
     missing_versions, Backlog, Decide, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryState, IdempotencyClaim,
-    NewMerchant, PaymentEvent, PaymentFilter, Store, StoreError, StoreResult, TokenRecord, TransitionOutcome,
+    NewMerchant, PaymentEvent, PaymentFilter, SecretsKey, Store, StoreError, StoreResult, TokenRecord,
+    TransitionOutcome,
 };
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
@@ -25,7 +26,17 @@ use vbank_core::{
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// Connections per node: enough to keep this machine's cores busy while others wait on
+/// the disk or the network (8 per core), and a floor for small machines. Each node's
+/// pool counts against PostgreSQL's `max_connections` (docs/deploy.md).
+pub fn pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from) as u32;
+    (cores * 8).clamp(8, 64)
+}
+
 pub struct PostgresStore {
+    /// Seals and opens channel secrets (`secrets.rs`).
+    secrets_key: SecretsKey,
     writer: PgPool,
     reader: PgPool,
     outbox_written: OutboxSignal,
@@ -70,20 +81,40 @@ impl OutboxSignal {
 
 impl PostgresStore {
     /// Connects to a `postgres://` URL and migrates the database.
-    pub async fn open(url: &str) -> StoreResult<PostgresStore> {
+    pub async fn open(url: &str, secrets_key: SecretsKey) -> StoreResult<PostgresStore> {
         let options = PgConnectOptions::from_str(url)?;
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(pool_size())
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
+        seal_plain_secrets(&pool, &secrets_key).await?;
         Ok(PostgresStore {
+            secrets_key,
             outbox_written: OutboxSignal::start(pool.clone()),
             writer: pool.clone(),
             reader: pool,
         })
     }
+}
+
+/// Seals the channel secrets of rows written before sealing existed. Nodes starting at
+/// once may race here: the `secrets = $3` guard lets one of them win each row.
+async fn seal_plain_secrets(pool: &PgPool, key: &SecretsKey) -> StoreResult<()> {
+    let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, secrets FROM channels")
+        .fetch_all(pool)
+        .await?;
+    for (id, stored) in rows.into_iter().filter(|(_, stored)| !SecretsKey::is_sealed(stored)) {
+        let sealed = key.seal(&key.open(&stored)?)?;
+        sqlx::query("UPDATE channels SET secrets = $1 WHERE id = $2 AND secrets = $3")
+            .bind(sealed)
+            .bind(id)
+            .bind(stored)
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Loads payments with their cancel histories: one query for the rows, one for the histories.
@@ -236,7 +267,7 @@ impl Store for PostgresStore {
         let merchant_id: i64 = row.try_get("id")?;
         let mut channels = Vec::with_capacity(merchant.channels.len());
         for (position, channel) in merchant.channels.iter().enumerate() {
-            let secrets = serde_json::to_string(&channel.secrets).map_err(corrupt)?;
+            let secrets = self.secrets_key.seal(&channel.secrets)?;
             let row = sqlx::query(
                 "INSERT INTO channels (merchant_id, pg_provider, mid, sandbox, secrets, position) \
                  VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -296,7 +327,7 @@ impl Store for PostgresStore {
         .fetch_all(&self.reader)
         .await?
         .iter()
-        .map(channel_from_row)
+        .map(|row| channel_from_row(row, &self.secrets_key))
         .collect()
     }
 
@@ -306,13 +337,13 @@ impl Store for PostgresStore {
             .fetch_optional(&self.reader)
             .await?
             .as_ref()
-            .map(channel_from_row)
+            .map(|row| channel_from_row(row, &self.secrets_key))
             .transpose()
     }
 
     async fn update_channel_secrets(&self, channel_id: i64, secrets: &ChannelSecrets) -> StoreResult<()> {
         sqlx::query("UPDATE channels SET secrets = $1 WHERE id = $2")
-            .bind(serde_json::to_string(secrets).map_err(corrupt)?)
+            .bind(self.secrets_key.seal(secrets)?)
             .bind(channel_id)
             .execute(&self.writer)
             .await?;
@@ -869,6 +900,38 @@ impl Store for PostgresStore {
             }
         };
         Ok(())
+    }
+
+    async fn rate_hits(&self, key: &str, window_start: UnixSeconds) -> StoreResult<u32> {
+        let hits: Option<i64> = sqlx::query_scalar("SELECT hits FROM rate_limits WHERE key = $1 AND window_start = $2")
+            .bind(key)
+            .bind(window_start)
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(hits.unwrap_or(0) as u32)
+    }
+
+    async fn record_rate_hit(
+        &self,
+        key: &str,
+        window_start: UnixSeconds,
+        forget_before: UnixSeconds,
+    ) -> StoreResult<u32> {
+        let hits: i64 = sqlx::query_scalar(
+            "INSERT INTO rate_limits (key, window_start, hits) VALUES ($1, $2, 1) \
+             ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limits.hits + 1 RETURNING hits",
+        )
+        .bind(key)
+        .bind(window_start)
+        .fetch_one(&self.writer)
+        .await?;
+        if hits == 1 {
+            sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
+                .bind(forget_before)
+                .execute(&self.writer)
+                .await?;
+        }
+        Ok(hits as u32)
     }
 
     async fn listen_outbox(&self, wake: std::sync::Arc<tokio::sync::Notify>) -> StoreResult<()> {

@@ -1,15 +1,15 @@
 //! Reading rows into domain types, and SQL shared by both backends. The backends differ
 //! in dialect (placeholders, locks); what a row means is written once, here.
 
-use crate::{PaymentFilter, Sorting, StoreError, StoreResult, TimeAxis, TokenRecord};
+use crate::{PaymentFilter, SecretsKey, Sorting, StoreError, StoreResult, TimeAxis, TokenRecord};
 use rusqlite::types::FromSql;
 use sqlx::postgres::PgRow;
 use sqlx::{Decode, Postgres, QueryBuilder, Row, Type};
 use std::str::FromStr;
 use vbank_core::payment::{Buyer, VirtualAccount};
 use vbank_core::{
-    BankCode, CancelEntry, CancellationId, Channel, ChannelSecrets, ImpUid, Merchant, MerchantUid, Payment, PgProvider,
-    VbankStatus, WebhookFormat, WebhookSettings, Won,
+    BankCode, CancelEntry, CancellationId, Channel, ImpUid, Merchant, MerchantUid, Payment, PgProvider, VbankStatus,
+    WebhookFormat, WebhookSettings, Won,
 };
 
 /// A column type both backends decode.
@@ -110,7 +110,7 @@ pub(crate) fn merchant_from_row(row: &impl StoreRow) -> StoreResult<Merchant> {
     })
 }
 
-pub(crate) fn channel_from_row(row: &impl StoreRow) -> StoreResult<Channel> {
+pub(crate) fn channel_from_row(row: &impl StoreRow, key: &SecretsKey) -> StoreResult<Channel> {
     let secrets: String = row.get("secrets")?;
     Ok(Channel {
         id: row.get("id")?,
@@ -118,7 +118,7 @@ pub(crate) fn channel_from_row(row: &impl StoreRow) -> StoreResult<Channel> {
         provider: provider_from(&row.get::<String>("pg_provider")?)?,
         mid: row.get("mid")?,
         sandbox: row.get("sandbox")?,
-        secrets: serde_json::from_str::<ChannelSecrets>(&secrets).map_err(corrupt)?,
+        secrets: key.open(&secrets)?,
     })
 }
 

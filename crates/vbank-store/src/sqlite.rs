@@ -19,7 +19,8 @@ use crate::rows::{
 };
 use crate::{
     missing_versions, Backlog, Decide, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryState, IdempotencyClaim,
-    NewMerchant, PaymentEvent, PaymentFilter, Store, StoreError, StoreResult, TokenRecord, TransitionOutcome,
+    NewMerchant, PaymentEvent, PaymentFilter, SecretsKey, Store, StoreError, StoreResult, TokenRecord,
+    TransitionOutcome,
 };
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
@@ -29,7 +30,7 @@ use sqlx::{ConnectOptions, Connection as _};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use vbank_core::lifecycle::{Decision, Transition};
 use vbank_core::{
@@ -38,12 +39,16 @@ use vbank_core::{
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// Read connections: enough to keep both cores busy while one waits on the disk.
-const READERS: usize = 4;
+/// Read connections: two per core, so that the cores stay busy while a read waits on the disk.
+fn readers() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from).clamp(1, 16) * 2
+}
 /// Prepared statements kept per connection (the listings' texts vary).
 const STATEMENT_CACHE: usize = 64;
 
 pub struct SqliteStore {
+    /// Seals and opens channel secrets (`secrets.rs`).
+    secrets_key: Arc<SecretsKey>,
     writer: GroupCommitter,
     readers: ReadPool,
     _checkpointer: Checkpointer,
@@ -110,7 +115,7 @@ fn configure(connection: &Connection) -> rusqlite::Result<()> {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at a `sqlite://PATH` URL and migrates it.
-    pub async fn open(url: &str) -> StoreResult<SqliteStore> {
+    pub async fn open(url: &str, secrets_key: SecretsKey) -> StoreResult<SqliteStore> {
         let mut migrations = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -122,8 +127,11 @@ impl SqliteStore {
 
         let path = path_of(url);
         let writer_path = path.clone();
+        let secrets_key = Arc::new(secrets_key);
+        let sealer = secrets_key.clone();
         let writer = tokio::task::spawn_blocking(move || -> StoreResult<Connection> {
             let connection = Connection::open(writer_path)?;
+            seal_plain_secrets(&connection, &sealer)?;
             configure(&connection)?;
             // Checkpoints run on their own thread (`Checkpointer`), not inside a commit.
             connection.pragma_update(None, "wal_autocheckpoint", 0)?;
@@ -137,7 +145,7 @@ impl SqliteStore {
         .await
         .map_err(|error| StoreError::Unavailable(error.to_string()))??;
         let reader_path = path.clone();
-        let readers = ReadPool::start(READERS, move || {
+        let readers = ReadPool::start(readers(), move || {
             let connection = Connection::open_with_flags(
                 &reader_path,
                 OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -152,6 +160,7 @@ impl SqliteStore {
             Ok(connection)
         })?;
         Ok(SqliteStore {
+            secrets_key,
             writer: GroupCommitter::start(writer).map_err(|error| StoreError::Unavailable(error.to_string()))?,
             readers,
             _checkpointer: checkpointer,
@@ -348,7 +357,25 @@ fn write_transition(connection: &Connection, transition: &Transition) -> StoreRe
     Ok(())
 }
 
-fn create_merchant(connection: &Connection, merchant: NewMerchant) -> StoreResult<(Merchant, Vec<Channel>)> {
+/// Seals the channel secrets of rows written before sealing existed.
+fn seal_plain_secrets(connection: &Connection, key: &SecretsKey) -> StoreResult<()> {
+    let plain = connection
+        .prepare("SELECT id, secrets FROM channels")?
+        .query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    for (id, stored) in plain.into_iter().filter(|(_, stored)| !SecretsKey::is_sealed(stored)) {
+        let sealed = key.seal(&key.open(&stored)?)?;
+        connection.execute("UPDATE channels SET secrets = ? WHERE id = ?", params![sealed, id])?;
+    }
+    Ok(())
+}
+
+/// `sealed`: each channel's secrets, sealed, in order.
+fn create_merchant(
+    connection: &Connection,
+    merchant: NewMerchant,
+    sealed: Vec<String>,
+) -> StoreResult<(Merchant, Vec<Channel>)> {
     let now = chrono::Utc::now().timestamp();
     let merchant_id: Option<i64> = connection
         .prepare_cached(
@@ -375,8 +402,7 @@ fn create_merchant(connection: &Connection, merchant: NewMerchant) -> StoreResul
         )));
     };
     let mut channels = Vec::with_capacity(merchant.channels.len());
-    for (position, channel) in merchant.channels.iter().enumerate() {
-        let secrets = serde_json::to_string(&channel.secrets).map_err(corrupt)?;
+    for ((position, channel), secrets) in merchant.channels.iter().enumerate().zip(sealed) {
         let id: i64 = connection
             .prepare_cached(
                 "INSERT INTO channels (merchant_id, pg_provider, mid, sandbox, secrets, position) \
@@ -669,7 +695,12 @@ fn claim_idempotency_key(
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_merchant(&self, merchant: NewMerchant) -> StoreResult<(Merchant, Vec<Channel>)> {
-        self.writer.write(move |tx| create_merchant(tx, merchant)).await
+        let sealed = merchant
+            .channels
+            .iter()
+            .map(|channel| self.secrets_key.seal(&channel.secrets))
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.writer.write(move |tx| create_merchant(tx, merchant, sealed)).await
     }
 
     async fn merchant_count(&self) -> StoreResult<i64> {
@@ -688,6 +719,7 @@ impl Store for SqliteStore {
     }
 
     async fn channels(&self, merchant_id: i64) -> StoreResult<Vec<Channel>> {
+        let key = self.secrets_key.clone();
         self.read(move |db| {
             let mut statement = db.prepare_cached(
                 "SELECT id, merchant_id, pg_provider, mid, sandbox, secrets FROM channels \
@@ -696,7 +728,7 @@ impl Store for SqliteStore {
             let mut rows = statement.query([merchant_id])?;
             let mut channels = Vec::new();
             while let Some(row) = rows.next()? {
-                channels.push(channel_from_row(row)?);
+                channels.push(channel_from_row(row, &key)?);
             }
             Ok(channels)
         })
@@ -704,16 +736,17 @@ impl Store for SqliteStore {
     }
 
     async fn channel(&self, channel_id: i64) -> StoreResult<Option<Channel>> {
+        let key = self.secrets_key.clone();
         self.read(move |db| {
             let mut statement = db.prepare_cached(CHANNEL_BY_ID)?;
             let mut rows = statement.query([channel_id])?;
-            rows.next()?.map(channel_from_row).transpose()
+            rows.next()?.map(|row| channel_from_row(row, &key)).transpose()
         })
         .await
     }
 
     async fn update_channel_secrets(&self, channel_id: i64, secrets: &ChannelSecrets) -> StoreResult<()> {
-        let secrets = serde_json::to_string(secrets).map_err(corrupt)?;
+        let secrets = self.secrets_key.seal(secrets)?;
         self.writer
             .write(move |tx| {
                 tx.prepare_cached("UPDATE channels SET secrets = ? WHERE id = ?")?
@@ -809,7 +842,7 @@ impl Store for SqliteStore {
         merchant_id: i64,
         imp_uid: &ImpUid,
     ) -> StoreResult<Option<(Payment, Channel)>> {
-        let imp_uid = imp_uid.clone();
+        let (imp_uid, key) = (imp_uid.clone(), self.secrets_key.clone());
         self.read(move |db| {
             let Some(payment) = load_payments(db, &MERCHANTS_PAYMENT, params![imp_uid.as_str(), merchant_id])?.pop()
             else {
@@ -818,7 +851,7 @@ impl Store for SqliteStore {
             let mut statement = db.prepare_cached(CHANNEL_BY_ID)?;
             let mut rows = statement.query([payment.channel_id])?;
             match rows.next()? {
-                Some(row) => Ok(Some((payment, channel_from_row(row)?))),
+                Some(row) => Ok(Some((payment, channel_from_row(row, &key)?))),
                 None => Err(StoreError::Corrupt(format!(
                     "channel {} of {imp_uid} is gone",
                     payment.channel_id
@@ -1077,6 +1110,46 @@ impl Store for SqliteStore {
         self.writer
             .write(move |tx| insert_event(tx, &imp_uid, at, &kind, &detail))
             .await
+    }
+
+    async fn rate_hits(&self, key: &str, window_start: UnixSeconds) -> StoreResult<u32> {
+        let key = key.to_owned();
+        self.read(move |db| {
+            let hits: Option<i64> = db
+                .prepare_cached("SELECT hits FROM rate_limits WHERE key = ? AND window_start = ?")?
+                .query_row(params![key, window_start], |row| row.get(0))
+                .optional()?;
+            Ok(hits.unwrap_or(0) as u32)
+        })
+        .await
+    }
+
+    async fn record_rate_hit(
+        &self,
+        key: &str,
+        window_start: UnixSeconds,
+        forget_before: UnixSeconds,
+    ) -> StoreResult<u32> {
+        let key = key.to_owned();
+        self.writer
+            .write(move |tx| {
+                let hits: i64 = tx
+                    .prepare_cached(
+                        "INSERT INTO rate_limits (key, window_start, hits) VALUES (?, ?, 1) \
+                         ON CONFLICT (key, window_start) DO UPDATE SET hits = hits + 1 RETURNING hits",
+                    )?
+                    .query_row(params![key, window_start], |row| row.get(0))?;
+                if hits == 1 {
+                    tx.prepare_cached("DELETE FROM rate_limits WHERE window_start < ?")?
+                        .execute([forget_before])?;
+                }
+                Ok(hits as u32)
+            })
+            .await
+    }
+
+    fn group_commits(&self) -> Option<u64> {
+        Some(self.writer.commits())
     }
 
     async fn payment_events(&self, imp_uid: &ImpUid) -> StoreResult<Vec<PaymentEvent>> {

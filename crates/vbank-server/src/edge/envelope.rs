@@ -140,6 +140,8 @@ pub enum ApiError {
     Conflict(Text),
     /// 413, 1.
     BodyTooLarge { limit: usize },
+    /// 429, -1: too many failed attempts; try again after `retry_after` seconds.
+    TooManyRequests { retry_after: u64 },
     /// 500, -1: our fault. The message carries the request id (`X-Request-Id`), which the
     /// logs carry too; no other message has it, so that i'mport's stay exact.
     Internal { request_id: String },
@@ -208,6 +210,16 @@ impl ApiError {
                 .pick()
                 .into(),
             ),
+            ApiError::TooManyRequests { retry_after } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                -1,
+                Text::new(
+                    format!("인증 실패가 너무 많습니다. {retry_after}초 후에 다시 시도하세요."),
+                    format!("Too many failed attempts; try again in {retry_after} seconds."),
+                )
+                .pick()
+                .into(),
+            ),
             ApiError::Internal { request_id } => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 -1,
@@ -225,14 +237,24 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, message) = self.parts();
-        json_response(
+        let retry_after = match &self {
+            ApiError::TooManyRequests { retry_after } => Some(*retry_after),
+            _ => None,
+        };
+        let mut response = json_response(
             status,
             &Envelope::<()> {
                 code,
                 message: Some(message),
                 response: None,
             },
-        )
+        );
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

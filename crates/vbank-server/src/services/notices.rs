@@ -6,7 +6,7 @@
 use crate::app::AppState;
 use crate::edge::ApiResult;
 use crate::observability::pg_call;
-use crate::services::payments::{apply_fact, fact_of};
+use crate::services::payments::{apply_fact_to_seen, fact_of};
 use vbank_core::lifecycle::{PgFact, DEFAULT_REVOKE_REASON};
 use vbank_core::{ImpUid, Payment, PgProvider};
 use vbank_pg::{Acknowledgement, Authenticity, Notice, NoticeEvent, NoticeReference, Target};
@@ -164,6 +164,6 @@ async fn handle(
         }
     };
     let audit = format!("notification from {provider}: {:?}", notice.event);
-    apply_fact(state, &payment.imp_uid, fact, &audit).await?;
+    apply_fact_to_seen(state, &payment, fact, &audit).await?;
     Ok(Ok(()))
 }

@@ -28,6 +28,35 @@ pub async fn apply_fact(state: &AppState, imp_uid: &ImpUid, fact: PgFact, audit:
     Ok(outcome)
 }
 
+/// As [`apply_fact`], for a caller that has just read the payment: when that read
+/// already holds the fact in a final status (paid, cancelled, failed), which no later
+/// write undoes, there is nothing to write and the writer is not asked. A PG's repeat
+/// of news vbank has (a callback after a revoke it answered, a resent notice) is common.
+pub async fn apply_fact_to_seen(
+    state: &AppState,
+    seen: &vbank_core::Payment,
+    fact: PgFact,
+    audit: &str,
+) -> ApiResult<TransitionOutcome> {
+    let settled = matches!(
+        seen.status,
+        vbank_core::VbankStatus::Paid | vbank_core::VbankStatus::Cancelled | vbank_core::VbankStatus::Failed
+    );
+    if settled {
+        let decision = lifecycle::apply(
+            seen,
+            fact.clone(),
+            state.clock.now(),
+            state.settings.revoked_status,
+            CancellationId::generate(&mut rand::thread_rng()),
+        );
+        if decision == lifecycle::Decision::AlreadyRecorded {
+            return Ok(TransitionOutcome::Unchanged(seen.clone(), decision));
+        }
+    }
+    apply_fact(state, &seen.imp_uid, fact, audit).await
+}
+
 /// The fact a PG's answer to a query states.
 pub fn fact_of(pg_state: PgState, cancel_reason: &str) -> PgFact {
     match pg_state {

@@ -15,6 +15,7 @@ use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, OnceLock, RwLock};
 use vbank_core::time::Clock;
 use vbank_core::UnixSeconds;
@@ -23,6 +24,27 @@ use vbank_store::{Store, TokenRecord};
 /// The last stretch of a token's life in which a repeat getToken extends it.
 const EXTENSION_WINDOW: i64 = 60;
 const EXTENSION: i64 = 300;
+/// How many failed getToken attempts are allowed per minute, per imp_key and per client
+/// address, before getToken answers 429 (0: no limit). Counted in the database, so the
+/// limits hold across nodes. Only failures count: a merchant that asks for its token
+/// often is never slowed down.
+#[derive(Debug, Clone, Copy)]
+pub struct FailureLimits {
+    pub per_key: u32,
+    pub per_address: u32,
+}
+
+impl Default for FailureLimits {
+    fn default() -> FailureLimits {
+        FailureLimits {
+            per_key: 10,
+            per_address: 30,
+        }
+    }
+}
+
+const LIMIT_WINDOW: i64 = 60;
+
 /// Tokens remembered as verified; past this many, the expired ones are forgotten.
 const VERIFIED_CACHE_SIZE: usize = 4096;
 
@@ -42,6 +64,7 @@ pub struct TokenService {
     clock: Arc<dyn Clock>,
     key: Vec<u8>,
     ttl_seconds: i64,
+    limits: FailureLimits,
     /// Token hash -> (merchant, expiry) of tokens found valid in the store. A token's
     /// expiry only ever moves later, so a remembered one is never wrong, only short:
     /// past it, the store is asked again (another node may have extended it).
@@ -75,7 +98,12 @@ fn token_hash(token: &str) -> Vec<u8> {
 }
 
 impl TokenService {
-    pub async fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, ttl_seconds: i64) -> anyhow::Result<TokenService> {
+    pub async fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        ttl_seconds: i64,
+        limits: FailureLimits,
+    ) -> anyhow::Result<TokenService> {
         let mut candidate = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut candidate);
         let key = store.server_key("token-hmac", &candidate).await?;
@@ -84,6 +112,7 @@ impl TokenService {
             clock,
             key,
             ttl_seconds,
+            limits,
             verified: RwLock::new(HashMap::new()),
         })
     }
@@ -95,8 +124,43 @@ impl TokenService {
         hex::encode(&mac.finalize().into_bytes()[..20])
     }
 
-    /// `POST /users/getToken`.
-    pub async fn get_token(&self, imp_key: &str, imp_secret: &str) -> ApiResult<IssuedToken> {
+    /// The counters a getToken attempt is held to: its imp_key's and its client's.
+    fn limit_keys(&self, imp_key: &str, client: Option<IpAddr>) -> Vec<(String, u32)> {
+        let mut keys = Vec::with_capacity(2);
+        if self.limits.per_key > 0 {
+            keys.push((format!("imp_key:{imp_key}"), self.limits.per_key));
+        }
+        if let (Some(client), true) = (client, self.limits.per_address > 0) {
+            keys.push((format!("address:{client}"), self.limits.per_address));
+        }
+        keys
+    }
+
+    /// `POST /users/getToken`. `client` is the caller's address, for the failure limit.
+    pub async fn get_token(&self, imp_key: &str, imp_secret: &str, client: Option<IpAddr>) -> ApiResult<IssuedToken> {
+        let now = self.clock.now();
+        let window_start = now - now.rem_euclid(LIMIT_WINDOW);
+        let limit_keys = self.limit_keys(imp_key, client);
+        // Refused before the (deliberately slow) secret check, so a flood costs little.
+        for (key, limit) in &limit_keys {
+            if self.store.rate_hits(key, window_start).await? >= *limit {
+                return Err(ApiError::TooManyRequests {
+                    retry_after: (window_start + LIMIT_WINDOW - now).max(1) as u64,
+                });
+            }
+        }
+        let issued = self.check_and_issue(imp_key, imp_secret).await;
+        if matches!(issued, Err(ApiError::Unauthorized)) {
+            for (key, _) in &limit_keys {
+                self.store
+                    .record_rate_hit(key, window_start, window_start - LIMIT_WINDOW)
+                    .await?;
+            }
+        }
+        issued
+    }
+
+    async fn check_and_issue(&self, imp_key: &str, imp_secret: &str) -> ApiResult<IssuedToken> {
         let merchant = self.store.merchant_by_imp_key(imp_key).await?;
         let stored_hash = merchant
             .as_ref()

@@ -118,6 +118,21 @@ impl Drop for TestApp {
     }
 }
 
+/// The key the suite seals PG credentials with (base64 of 32 bytes), given to in-process
+/// servers, to the test's own store handles and to spawned `vbank` processes alike.
+pub const TEST_SECRETS_KEY: &str = "dmJhbmstdGVzdC1zZWNyZXRzLWtleS0zMi1ieXRlcyE=";
+
+pub fn test_secrets_key() -> vbank_store::SecretsKey {
+    vbank_store::SecretsKey::from_base64(TEST_SECRETS_KEY).expect("the test key is valid")
+}
+
+/// The store behind a test's server, opened with the suite's secrets key.
+pub async fn open_store(database_url: &str) -> std::sync::Arc<dyn vbank_store::Store> {
+    vbank_store::open_with_key(database_url, Some(test_secrets_key()))
+        .await
+        .expect("store opens")
+}
+
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -139,6 +154,7 @@ impl TestApp {
         };
         let mut config = ServeConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), database_url.clone());
         config.pg_timeout = Duration::from_secs(5);
+        config.secrets_key = Some(test_secrets_key());
         configure(&mut config);
         let server = server::start(config).await.expect("server starts");
         TestApp {
@@ -157,7 +173,7 @@ impl TestApp {
 
     /// A new merchant with these webhook settings, and its token.
     pub async fn merchant_with(&self, imp_key: &str, webhook: vbank_core::WebhookSettings) -> Merchant {
-        let store = vbank_store::open(&self.database_url).await.expect("store opens");
+        let store = open_store(&self.database_url).await;
         let imp_secret = format!("secret-of-{imp_key}");
         let spec = MerchantSpec {
             name: imp_key.to_owned(),
@@ -504,7 +520,7 @@ impl TestApp {
     /// vbank's internal status, `revoke_in_doubt` included.
     pub async fn internal_status(&self, merchant: &Merchant, imp_uid: &str) -> String {
         let _ = merchant;
-        let store = vbank_store::open(&self.database_url).await.unwrap();
+        let store = open_store(&self.database_url).await;
         let imp_uid = vbank_core::ImpUid::parse(imp_uid).unwrap();
         let payment = store.payment_for_pg(&imp_uid).await.unwrap().unwrap();
         payment.status.as_str().to_owned()
@@ -533,6 +549,7 @@ pub async fn spawn_vbank(args: &[&str], ready_line: &str) -> VbankProcess {
     use tokio::io::AsyncBufReadExt;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_vbank"))
         .args(args)
+        .env("VBANK_SECRETS_KEY", TEST_SECRETS_KEY)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
