@@ -54,9 +54,11 @@ curl -sf -X POST "$url/sandbox/bank/deposits" -H 'content-type: application/json
   -d "{\"bank_code\":\"004\",\"account_number\":\"$account\",\"amount\":1000}" | json 'data["accepted"]' | grep -qx True
 status=$(curl -sf "$url/payments/$imp_uid" -H "Authorization: $token" | json 'data["response"]["status"]')
 [ "$status" = paid ] || { echo "expected paid, got $status"; exit 1; }
-curl -sf "$url/readyz" | grep -q '"ok"' || { echo "/readyz is not ok"; exit 1; }
-curl -sf "$url/console" | grep -q '<title>vbank console</title>' || { echo "/console does not serve the console"; exit 1; }
-curl -sfL "$url/docs" | grep -q 'swagger-ui' || { echo "/docs does not serve Swagger UI"; exit 1; }
-curl -sf "$url/metrics" | grep -q '^vbank_pg_call_duration_seconds_count{operation="issue"' \
+# Whole bodies first: with pipefail, `curl | grep -q` fails when grep stops reading early.
+page() { curl -sfL "$url$1" || { echo "GET $1 failed"; exit 1; }; }
+grep -q '"ok"' <<<"$(page /readyz)" || { echo "/readyz is not ok"; exit 1; }
+grep -q '<title>vbank console</title>' <<<"$(page /console)" || { echo "/console does not serve the console"; exit 1; }
+grep -q 'swagger-ui' <<<"$(page /docs)" || { echo "/docs does not serve Swagger UI"; exit 1; }
+grep -q '^vbank_pg_call_duration_seconds_count{operation="issue"' <<<"$(page /metrics)" \
   || { echo "/metrics lacks the PG call series after an issue"; exit 1; }
 echo "README serve command: issued $imp_uid, deposited, status $status"
