@@ -17,11 +17,12 @@ log="$workdir/serve.log"
 # A fresh database, as on a fresh clone; the command itself runs unchanged.
 rm -f vbank.db vbank.db-wal vbank.db-shm
 echo "running: $serve_command"
-bash -c "$serve_command" >"$log" 2>"$workdir/serve.err" &
+# In a process group of its own, so that stopping it stops cargo and the vbank it runs, and
+# nothing else on the machine.
+setsid bash -c "$serve_command" >"$log" 2>"$workdir/serve.err" &
 server_pid=$!
 cleanup() {
-  kill "$server_pid" 2>/dev/null || true
-  pkill -f 'target/release/vbank serve' 2>/dev/null || true
+  kill -- "-$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
   rm -f vbank.db vbank.db-wal vbank.db-shm
 }
@@ -53,4 +54,11 @@ curl -sf -X POST "$url/sandbox/bank/deposits" -H 'content-type: application/json
   -d "{\"bank_code\":\"004\",\"account_number\":\"$account\",\"amount\":1000}" | json 'data["accepted"]' | grep -qx True
 status=$(curl -sf "$url/payments/$imp_uid" -H "Authorization: $token" | json 'data["response"]["status"]')
 [ "$status" = paid ] || { echo "expected paid, got $status"; exit 1; }
+# Whole bodies first: with pipefail, `curl | grep -q` fails when grep stops reading early.
+page() { curl -sfL "$url$1" || { echo "GET $1 failed"; exit 1; }; }
+grep -q '"ok"' <<<"$(page /readyz)" || { echo "/readyz is not ok"; exit 1; }
+grep -q '<title>vbank console</title>' <<<"$(page /console)" || { echo "/console does not serve the console"; exit 1; }
+grep -q 'swagger-ui' <<<"$(page /docs)" || { echo "/docs does not serve Swagger UI"; exit 1; }
+grep -q '^vbank_pg_call_duration_seconds_count{operation="issue"' <<<"$(page /metrics)" \
+  || { echo "/metrics lacks the PG call series after an issue"; exit 1; }
 echo "README serve command: issued $imp_uid, deposited, status $status"

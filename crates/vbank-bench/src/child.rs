@@ -27,10 +27,14 @@ pub async fn serve(database_url: String, addr: SocketAddr, sandbox_url: String) 
     config.sandbox = SandboxMode::External(sandbox_url);
     let server = start(config).await?;
 
-    let fixed = with_edge_layers(Router::new().route(
-        "/fixed",
-        get(|| async { ([(header::CONTENT_TYPE, "application/json")], fixed_body()) }),
-    ));
+    let metrics = std::sync::Arc::new(vbank_server::observability::Metrics::new()?);
+    let fixed = with_edge_layers(
+        Router::new().route(
+            "/fixed",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], fixed_body()) }),
+        ),
+        metrics,
+    );
     let listener = tokio::net::TcpListener::bind(localhost).await?;
     let fixed_addr = listener.local_addr()?;
     tokio::spawn(async move {

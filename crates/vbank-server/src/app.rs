@@ -48,6 +48,7 @@ pub struct AppState {
     pub settings: Settings,
     /// Wakes the webhook dispatcher when an event was committed.
     pub webhook_wakeup: Arc<tokio::sync::Notify>,
+    pub metrics: Arc<crate::observability::Metrics>,
 }
 
 impl AppState {

@@ -11,19 +11,191 @@ use std::time::Duration;
     about = "A self-hostable, i'mport-compatible virtual-account payment server"
 )]
 pub struct Cli {
+    /// Log lines for people (`pretty`, the default) or for log collectors (`json`, one object a line).
+    #[arg(long, global = true, env = "VBANK_LOG_FORMAT", value_enum, default_value = "pretty")]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the API server (with the PG simulators in-process unless told otherwise).
     Serve(ServeArgs),
-    /// Run the PG simulators and the sandbox bank alone.
-    Sandbox(SandboxArgs),
+    /// Run the PG simulators and the sandbox bank alone; or, with a subcommand, use a running
+    /// server's sandbox (`vbank sandbox deposit`, `vbank sandbox clock`).
+    Sandbox(SandboxCommandArgs),
     /// Manage merchants.
     #[command(subcommand)]
     Merchant(MerchantCommand),
+    /// Virtual accounts on a running server: issue, revoke, get.
+    #[command(subcommand)]
+    Vbank(VbankCommand),
+    /// Webhook deliveries on a running server: list, resend.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+}
+
+/// Where the running server is, who is asking, and how to show the answer.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// The vbank server.
+    #[arg(long, env = "VBANK_URL", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// The merchant's REST API key (`vbank serve` prints the demo merchant's on its first start).
+    #[arg(long, env = "VBANK_IMP_KEY")]
+    pub imp_key: Option<String>,
+    /// The merchant's REST API secret.
+    #[arg(long, env = "VBANK_IMP_SECRET", hide_env_values = true)]
+    pub imp_secret: Option<String>,
+    /// Print JSON (the API's own objects) instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Messages from the server in English instead of Korean.
+    #[arg(long)]
+    pub english: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VbankCommand {
+    /// Issue a virtual account (`POST /vbanks`).
+    Issue(IssueArgs),
+    /// Revoke an unpaid virtual account (`DELETE /vbanks/{imp_uid}`).
+    Revoke(RevokeArgs),
+    /// Show a payment (`GET /payments/{imp_uid}`), with `--history` its events and webhooks.
+    Get(GetArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct IssueArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Amount to deposit, won.
+    #[arg(long)]
+    pub amount: i64,
+    /// The account's bank, a 3-digit KFTC code (004 KB국민, 088 신한, 020 우리, ...).
+    #[arg(long, default_value = "004")]
+    pub bank: String,
+    /// How long the buyer has to pay, from now.
+    #[arg(long, default_value = "1d", value_parser = duration)]
+    pub due_in: Duration,
+    /// The order id; a fresh `cli-...` one when not given.
+    #[arg(long)]
+    pub merchant_uid: Option<String>,
+    /// The channel (`tosspayments`, `html5_inicis.INIpayTest`, `kcp`, ...); the merchant's default when not given.
+    #[arg(long)]
+    pub pg: Option<String>,
+    /// KG INICIS's INIAPI key (the sandbox's INIpayTest has ItEQKi3rY7uvDS8l).
+    #[arg(long)]
+    pub pg_api_key: Option<String>,
+    #[arg(long)]
+    pub buyer_name: Option<String>,
+    /// The holder name the buyer sees.
+    #[arg(long)]
+    pub holder: Option<String>,
+    /// Order name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Send it again with the same key and get the first answer, not a second account.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RevokeArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    pub imp_uid: String,
+    /// KG INICIS's INIAPI key.
+    #[arg(long)]
+    pub pg_api_key: Option<String>,
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GetArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    pub imp_uid: String,
+    /// Also the payment's history (state changes, PG calls) and its webhook deliveries.
+    #[arg(long)]
+    pub history: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SandboxCommandArgs {
+    #[command(subcommand)]
+    pub command: Option<SandboxCommand>,
+    #[command(flatten)]
+    pub run: SandboxArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum SandboxCommand {
+    /// Deposit into a virtual account at the sandbox bank, as the buyer would.
+    Deposit(DepositArgs),
+    /// Move the sandbox clock forward.
+    Clock(ClockArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DepositArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// The payment: its account, bank and amount are looked up (needs the merchant's credentials).
+    #[arg(required_unless_present = "account")]
+    pub imp_uid: Option<String>,
+    /// The account number, instead of an imp_uid.
+    #[arg(long, requires = "amount")]
+    pub account: Option<String>,
+    /// The account's bank (with --account).
+    #[arg(long, default_value = "004")]
+    pub bank: String,
+    /// Won to deposit (the payment's amount by default).
+    #[arg(long)]
+    pub amount: Option<i64>,
+    #[arg(long)]
+    pub depositor: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ClockArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// How far to move it, such as 1h or 2d.
+    #[arg(long, value_parser = duration)]
+    pub advance: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhooksCommand {
+    /// A payment's webhook deliveries and their attempts.
+    List(WebhooksListArgs),
+    /// Send a delivery again now.
+    Resend(WebhooksResendArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WebhooksListArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    pub imp_uid: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WebhooksResendArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// The delivery's id, from `vbank webhooks list`.
+    pub id: i64,
 }
 
 fn duration(text: &str) -> Result<Duration, String> {

@@ -6,9 +6,12 @@
 //! `vbank-store` and `vbank-pg`.
 
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod edge;
 pub mod jobs;
+pub mod observability;
+pub mod openapi;
 mod routes;
 pub mod server;
 pub mod services;

@@ -6,20 +6,34 @@ use tracing_subscriber::EnvFilter;
 use vbank_core::lifecycle::RevokedStatus;
 use vbank_core::{WebhookFormat, WebhookSettings};
 use vbank_sandbox::{Sandbox, SandboxConfig};
-use vbank_server::config::{Cli, Command, MerchantAddArgs, MerchantCommand, RevokedStatusArg, SandboxArgs, ServeArgs};
+use vbank_server::cli;
+use vbank_server::config::{
+    Cli, Command, LogFormat, MerchantAddArgs, MerchantCommand, RevokedStatusArg, SandboxArgs, ServeArgs,
+};
 use vbank_server::server::{self, SandboxMode, ServeConfig};
 use vbank_server::services::merchants::{add_sandbox_merchant, MerchantSpec};
 use vbank_server::services::tokens::FailureLimits;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .init();
-    let result = match Cli::parse().command {
+    let cli = Cli::parse();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        // Request lines carry the request's span (its id, method and path).
+        LogFormat::Json => logs.json().with_current_span(true).with_span_list(false).init(),
+        LogFormat::Pretty => logs.init(),
+    }
+    let result = match cli.command {
         Command::Serve(args) => serve(args).await,
-        Command::Sandbox(args) => sandbox(args).await,
+        Command::Sandbox(args) => match args.command {
+            Some(command) => cli::sandbox(command).await,
+            None => sandbox(args.run).await,
+        },
+        Command::Vbank(command) => cli::vbank(command).await,
+        Command::Webhooks(command) => cli::webhooks(command).await,
         Command::Merchant(MerchantCommand::Add(args)) => merchant_add(args).await,
     };
     match result {

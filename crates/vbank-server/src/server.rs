@@ -2,6 +2,7 @@
 
 use crate::app::{AppState, Settings};
 use crate::edge::envelope::{language_layer, method_not_allowed, route_not_found};
+use crate::observability::{request_layer, Metrics};
 use crate::services::merchants::{add_sandbox_merchant, random_text, MerchantSpec};
 use crate::services::tokens::{FailureLimits, TokenService};
 use anyhow::Context;
@@ -13,9 +14,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
+use tower::util::{MapRequest, MapRequestLayer};
 use tower::Layer;
-use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
-use tower_http::trace::TraceLayer;
 use vbank_core::lifecycle::RevokedStatus;
 use vbank_core::time::SystemClock;
 use vbank_pg::Connectors;
@@ -150,17 +150,47 @@ async fn shutdown_signal() {
     }
 }
 
-/// The layers every answer of the server passes through: the language of messages,
-/// tracing, and trailing slashes (`/payments/findAll/{m}/`) trimmed before routing.
-pub fn with_edge_layers(router: Router) -> NormalizePath<Router> {
+/// i'mport's clients add trailing slashes (`/payments/findAll/{m}/`); they are trimmed before
+/// routing. Swagger UI's index is the one exception: it lives at `/docs/` so that its
+/// relative asset paths resolve under `/docs/`.
+fn trim_trailing_slash(mut request: Request) -> Request {
+    let path = request.uri().path();
+    if path.len() <= 1 || !path.ends_with('/') || path == "/docs/" {
+        return request;
+    }
+    let trimmed = match path.trim_end_matches('/') {
+        "" => "/",
+        trimmed => trimmed,
+    };
+    let path_and_query = match request.uri().query() {
+        Some(query) => format!("{trimmed}?{query}"),
+        None => trimmed.to_owned(),
+    };
+    let mut parts = request.uri().clone().into_parts();
+    if let Ok(path_and_query) = path_and_query.parse() {
+        parts.path_and_query = Some(path_and_query);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
+}
+
+/// The layers every answer of the server passes through: the request id and metrics, the
+/// language of messages, and trailing slashes (`/payments/findAll/{m}/`) trimmed before routing.
+pub fn with_edge_layers(router: Router, metrics: Arc<Metrics>) -> MapRequest<Router, fn(Request) -> Request> {
+    // Per route (so that the route template is known), outermost last: the request id and
+    // metrics wrap everything, including the language of the answer.
     let router = router
         .layer(middleware::from_fn(language_layer))
-        .layer(TraceLayer::new_for_http());
-    NormalizePathLayer::trim_trailing_slash().layer(router)
+        .layer(middleware::from_fn_with_state(metrics, request_layer));
+    MapRequestLayer::new(trim_trailing_slash as fn(Request) -> Request).layer(router)
 }
 
 /// Opens the store, binds the address and serves in the background.
 pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
+    // Pending migrations run here; on a large database that can take a while, so say so.
+    tracing::info!("opening the database and applying any pending migrations");
     let store = vbank_store::open_with_key(&config.database_url, config.secrets_key.clone())
         .await
         .with_context(|| format!("cannot open the database {}", config.database_url))?;
@@ -200,6 +230,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
     };
 
     let clock: Arc<dyn vbank_core::time::Clock> = Arc::new(SystemClock);
+    let metrics = Arc::new(Metrics::new().context("cannot set up the metrics registry")?);
     let state = Arc::new(AppState {
         tokens: TokenService::new(
             store.clone(),
@@ -223,6 +254,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
             trust_forwarded_for: config.trust_forwarded_for,
         },
         webhook_wakeup: Arc::new(tokio::sync::Notify::new()),
+        metrics: metrics.clone(),
     });
     state.store.listen_outbox(state.webhook_wakeup.clone()).await?;
     let (stop_jobs, stop_receiver) = watch::channel(false);
@@ -238,7 +270,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
     if let Some(sandbox) = &sandbox {
         router = router.merge(sandbox.router());
     }
-    let app = with_edge_layers(router);
+    let app = with_edge_layers(router, metrics);
 
     let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

@@ -262,6 +262,41 @@ pub trait Store: Send + Sync + 'static {
     async fn record_event(&self, imp_uid: &ImpUid, at: UnixSeconds, kind: &str, detail: &str) -> StoreResult<()>;
     /// The outbox events of a payment, oldest first: `(status, cancellation_id)`.
     async fn outbox_events(&self, imp_uid: &ImpUid) -> StoreResult<Vec<(String, Option<String>)>>;
+
+    /// A payment's history lines (state changes, PG calls, refused notifications), oldest first.
+    async fn payment_events(&self, imp_uid: &ImpUid) -> StoreResult<Vec<PaymentEvent>>;
+    /// The migrations this binary knows that the database has not applied (empty when it is
+    /// current). Fails when the database cannot be reached.
+    async fn pending_migrations(&self) -> StoreResult<Vec<i64>>;
+    /// Work waiting across all merchants, for `/metrics`.
+    async fn backlog(&self) -> StoreResult<Backlog>;
+}
+
+/// One line of a payment's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentEvent {
+    pub at: UnixSeconds,
+    pub kind: String,
+    pub detail: String,
+}
+
+/// Work waiting across all merchants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Backlog {
+    /// Webhook deliveries not yet delivered nor given up.
+    pub pending_webhook_deliveries: i64,
+    /// Payments whose revoke may or may not have reached the PG.
+    pub revokes_in_doubt: i64,
+}
+
+/// Versions `migrator` has that `applied` lacks.
+fn missing_versions(migrator: &sqlx::migrate::Migrator, applied: &[i64]) -> Vec<i64> {
+    migrator
+        .iter()
+        .filter(|migration| migration.migration_type.is_up_migration())
+        .map(|migration| migration.version)
+        .filter(|version| !applied.contains(version))
+        .collect()
 }
 
 /// A webhook delivery to attempt now: one event to one URL.

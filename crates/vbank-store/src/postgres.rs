@@ -8,8 +8,9 @@ use crate::rows::{
     payment_from_row, push_filter, token_from_row, ABANDONED_AFTER_SECONDS, MERCHANT_COLUMNS, PAYMENT_COLUMNS,
 };
 use crate::{
-    Decide, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryState, IdempotencyClaim, NewMerchant, PaymentFilter,
-    SecretsKey, Store, StoreError, StoreResult, TokenRecord, TransitionOutcome,
+    missing_versions, Backlog, Decide, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryState, IdempotencyClaim,
+    NewMerchant, PaymentEvent, PaymentFilter, SecretsKey, Store, StoreError, StoreResult, TokenRecord,
+    TransitionOutcome,
 };
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
@@ -954,6 +955,38 @@ impl Store for PostgresStore {
     async fn record_event(&self, imp_uid: &ImpUid, at: UnixSeconds, kind: &str, detail: &str) -> StoreResult<()> {
         let mut connection = self.writer.acquire().await?;
         insert_event(&mut connection, imp_uid, at, kind, detail).await
+    }
+
+    async fn payment_events(&self, imp_uid: &ImpUid) -> StoreResult<Vec<PaymentEvent>> {
+        let rows: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT at, kind, detail FROM payment_events WHERE imp_uid = $1 ORDER BY id")
+                .bind(imp_uid.as_str())
+                .fetch_all(&self.reader)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(at, kind, detail)| PaymentEvent { at, kind, detail })
+            .collect())
+    }
+
+    async fn pending_migrations(&self) -> StoreResult<Vec<i64>> {
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(&self.reader)
+            .await?;
+        Ok(missing_versions(&MIGRATOR, &applied))
+    }
+
+    async fn backlog(&self) -> StoreResult<Backlog> {
+        let (pending_webhook_deliveries, revokes_in_doubt): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'), \
+                    (SELECT COUNT(*) FROM payments WHERE status = 'revoke_in_doubt')",
+        )
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(Backlog {
+            pending_webhook_deliveries,
+            revokes_in_doubt,
+        })
     }
 
     async fn outbox_events(&self, imp_uid: &ImpUid) -> StoreResult<Vec<(String, Option<String>)>> {

@@ -18,8 +18,9 @@ use crate::rows::{
     PAYMENT_COLUMNS, PAYMENT_COLUMN_NAMES,
 };
 use crate::{
-    Decide, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryState, IdempotencyClaim, NewMerchant, PaymentFilter,
-    SecretsKey, Store, StoreError, StoreResult, TokenRecord, TransitionOutcome,
+    missing_versions, Backlog, Decide, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryState, IdempotencyClaim,
+    NewMerchant, PaymentEvent, PaymentFilter, SecretsKey, Store, StoreError, StoreResult, TokenRecord,
+    TransitionOutcome,
 };
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
@@ -1149,6 +1150,52 @@ impl Store for SqliteStore {
 
     fn group_commits(&self) -> Option<u64> {
         Some(self.writer.commits())
+    }
+
+    async fn payment_events(&self, imp_uid: &ImpUid) -> StoreResult<Vec<PaymentEvent>> {
+        let imp_uid = imp_uid.clone();
+        self.read(move |db| {
+            Ok(db
+                .prepare_cached("SELECT at, kind, detail FROM payment_events WHERE imp_uid = ? ORDER BY id")?
+                .query_map([imp_uid.as_str()], |row| {
+                    Ok(PaymentEvent {
+                        at: row.get(0)?,
+                        kind: row.get(1)?,
+                        detail: row.get(2)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .await
+    }
+
+    async fn pending_migrations(&self) -> StoreResult<Vec<i64>> {
+        let applied = self
+            .read(|db| {
+                Ok(db
+                    .prepare_cached("SELECT version FROM _sqlx_migrations WHERE success")?
+                    .query_map([], |row| row.get::<_, i64>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?)
+            })
+            .await?;
+        Ok(missing_versions(&MIGRATOR, &applied))
+    }
+
+    async fn backlog(&self) -> StoreResult<Backlog> {
+        self.read(|db| {
+            Ok(db.query_row(
+                "SELECT (SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'), \
+                        (SELECT COUNT(*) FROM payments WHERE status = 'revoke_in_doubt')",
+                [],
+                |row| {
+                    Ok(Backlog {
+                        pending_webhook_deliveries: row.get(0)?,
+                        revokes_in_doubt: row.get(1)?,
+                    })
+                },
+            )?)
+        })
+        .await
     }
 
     async fn outbox_events(&self, imp_uid: &ImpUid) -> StoreResult<Vec<(String, Option<String>)>> {

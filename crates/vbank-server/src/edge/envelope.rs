@@ -69,10 +69,14 @@ impl Text {
 }
 
 /// `{code, message, response}`: i'mport's shape for every answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Envelope<T: Serialize> {
+    /// 0 on success. Non-zero is a failure even with HTTP 200: -1 when the PG refused or failed
+    /// (`[code] message` passed through), 1 for a business refusal.
     pub code: i32,
+    /// null on success; otherwise what went wrong.
     pub message: Option<String>,
+    /// The answer; null on failure.
     pub response: Option<T>,
 }
 
@@ -138,8 +142,9 @@ pub enum ApiError {
     BodyTooLarge { limit: usize },
     /// 429, -1: too many failed attempts; try again after `retry_after` seconds.
     TooManyRequests { retry_after: u64 },
-    /// 500, -1: our fault. The message carries a correlation id for the logs.
-    Internal { correlation_id: String },
+    /// 500, -1: our fault. The message carries the request id (`X-Request-Id`), which the
+    /// logs carry too; no other message has it, so that i'mport's stay exact.
+    Internal { request_id: String },
 }
 
 impl ApiError {
@@ -150,11 +155,12 @@ impl ApiError {
         }
     }
 
-    /// Logs an internal failure with a fresh correlation id and hides its details.
+    /// Logs an internal failure under the request's id and hides its details.
     pub fn internal(error: impl std::fmt::Display) -> ApiError {
-        let correlation_id = format!("{:016x}", rand::random::<u64>());
-        tracing::error!(%correlation_id, %error, "internal error");
-        ApiError::Internal { correlation_id }
+        let request_id =
+            crate::observability::current_request_id().unwrap_or_else(|| format!("{:016x}", rand::random::<u64>()));
+        tracing::error!(%request_id, %error, "internal error");
+        ApiError::Internal { request_id }
     }
 
     fn parts(&self) -> (StatusCode, i32, String) {
@@ -214,12 +220,12 @@ impl ApiError {
                 .pick()
                 .into(),
             ),
-            ApiError::Internal { correlation_id } => (
+            ApiError::Internal { request_id } => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 -1,
                 Text::new(
-                    format!("서버 내부 오류입니다. (correlation id {correlation_id})"),
-                    format!("Internal server error (correlation id {correlation_id})."),
+                    format!("서버 내부 오류입니다. (request id {request_id})"),
+                    format!("Internal server error (request id {request_id}); quote it when reporting."),
                 )
                 .pick()
                 .into(),

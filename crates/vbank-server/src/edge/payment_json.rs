@@ -7,7 +7,7 @@ use vbank_core::{CancelEntry, Payment};
 /// `user_agent` of payments made through the API, where no browser was involved.
 const API_USER_AGENT: &str = "sorry_not_supported";
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CancelHistoryJson {
     pub pg_tid: String,
     pub amount: i64,
@@ -18,15 +18,21 @@ pub struct CancelHistoryJson {
 }
 
 /// i'mport's `Payment` (PaymentAnnotation).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PaymentJson {
+    /// i'mport's unique payment id (`imp_` and 12 digits).
     pub imp_uid: String,
+    /// The merchant's order id.
     pub merchant_uid: String,
+    /// Always `vbank`.
     pub pay_method: &'static str,
     pub channel: &'static str,
+    /// The PG (`html5_inicis`, `tosspayments`, `kcp`, `nice`, `nice_v2`, `kicc`, `settle`, `smartro_v2`).
     pub pg_provider: &'static str,
     pub emb_pg_provider: Option<String>,
+    /// The PG's transaction id.
     pub pg_tid: String,
+    /// The PG's merchant id (MID).
     pub pg_id: String,
     pub escrow: bool,
     pub apply_num: Option<String>,
@@ -41,31 +47,47 @@ pub struct PaymentJson {
     pub card_quota: i64,
     pub card_number: Option<String>,
     pub card_type: Option<i64>,
+    /// The bank of the virtual account, a 3-digit KFTC code.
     pub vbank_code: String,
+    /// The bank name.
     pub vbank_name: String,
+    /// The virtual account number.
     pub vbank_num: String,
+    /// The account holder shown to the buyer.
     pub vbank_holder: Option<String>,
+    /// Deposit due time, Unix seconds.
     pub vbank_date: i64,
+    /// When the account was issued, Unix seconds.
     pub vbank_issued_at: i64,
     pub name: Option<String>,
+    /// Amount to deposit, won.
     pub amount: i64,
+    /// Amount refunded or cancelled so far, won.
     pub cancel_amount: i64,
+    /// Always `KRW`.
     pub currency: &'static str,
     pub buyer_name: Option<String>,
     pub buyer_email: Option<String>,
     pub buyer_tel: Option<String>,
     pub buyer_addr: Option<String>,
     pub buyer_postcode: Option<String>,
+    /// The merchant's own data, as given at issue.
     pub custom_data: Option<String>,
     pub user_agent: &'static str,
+    /// `ready` (issued, not paid), `paid`, `cancelled` or `failed`. A revoke in doubt shows as `ready`.
     pub status: &'static str,
+    /// When the payment started, Unix seconds.
     pub started_at: i64,
+    /// Deposit time, Unix seconds; 0 if unpaid.
     pub paid_at: i64,
+    /// Failure time, Unix seconds; 0 if not failed.
     pub failed_at: i64,
+    /// Cancel time, Unix seconds; 0 if not cancelled.
     pub cancelled_at: i64,
     pub fail_reason: Option<String>,
     pub cancel_reason: Option<String>,
     pub receipt_url: String,
+    /// Cancellations and refunds, oldest first.
     pub cancel_history: Vec<CancelHistoryJson>,
     pub deposit_history: Vec<serde_json::Value>,
     pub cancel_receipt_urls: Vec<String>,
@@ -73,6 +95,7 @@ pub struct PaymentJson {
     pub customer_uid: Option<String>,
     pub customer_uid_usage: Option<String>,
     pub promotion: Option<serde_json::Value>,
+    /// Whether the payment went through a sandbox channel.
     pub sandbox: bool,
 }
 

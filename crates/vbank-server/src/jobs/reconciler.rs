@@ -6,6 +6,7 @@
 use crate::app::AppState;
 use crate::edge::ApiResult;
 use crate::jobs::pause;
+use crate::observability::pg_call;
 use crate::services::payments::{apply_fact, fact_of};
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,9 +62,14 @@ async fn reconcile(state: &AppState, payment: &Payment) -> ApiResult<()> {
         api_key: None,
     };
     let connector = state.connectors.get(channel.provider);
-    let still_waiting = match connector
-        .query(target, &payment.pg_tid, payment.merchant_uid.as_str(), now)
-        .await
+    let still_waiting = match pg_call(
+        state,
+        channel.provider,
+        "query",
+        Some(&payment.imp_uid),
+        connector.query(target, &payment.pg_tid, payment.merchant_uid.as_str(), now),
+    )
+    .await
     {
         Ok(pg_state) => {
             let reason = payment.cancel_reason.as_deref().unwrap_or(DEFAULT_REVOKE_REASON);

@@ -109,6 +109,11 @@ pub async fn pass(state: &AppState, http: &reqwest::Client) -> ApiResult<usize> 
         } else {
             next_state(&state.settings.webhook_retry_schedule, &job, &attempt)
         };
+        state.metrics.webhook_attempt(match state_after {
+            DeliveryState::Delivered => "delivered",
+            DeliveryState::RetryAt(_) => "retry",
+            DeliveryState::Failed => "failed",
+        });
         state
             .store
             .record_attempt(job.delivery_id, &attempt, state_after)

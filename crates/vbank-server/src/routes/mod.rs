@@ -1,11 +1,13 @@
 //! The HTTP routes. Each resource module exposes its `router()`; handlers convert
 //! from the wire, call a service, convert to the wire.
 
-mod notifications;
-mod payments;
-mod tokens;
-mod vbanks;
-mod webhooks;
+pub(crate) mod console;
+pub(crate) mod notifications;
+pub(crate) mod ops;
+pub(crate) mod payments;
+pub(crate) mod tokens;
+pub(crate) mod vbanks;
+pub(crate) mod webhooks;
 
 use crate::app::AppState;
 use axum::Router;
@@ -18,4 +20,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .merge(payments::router())
         .merge(notifications::router())
         .merge(webhooks::router())
+        .merge(ops::router())
+        .merge(console::router())
+        .merge(crate::openapi::router())
 }

@@ -18,7 +18,17 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new().route("/notifications/{pg_provider}", post(receive))
 }
 
-async fn receive(
+/// Where a PG notifies a deposit, in that PG's own format (EUC-KR forms, JSON, ...); answered
+/// with the acknowledgement that PG expects. Not behind a token: the PG's signature, or a
+/// confirming query to the PG, decides.
+#[utoipa::path(post, path = "/notifications/{pg_provider}", tag = "vbank",
+    params(("pg_provider" = String, Path, description = "`html5_inicis`, `tosspayments`, `kcp`, `nice`, `nice_v2`, `kicc`, `settle`, `smartro_v2`.")),
+    request_body(content = String, description = "The PG's notification, as the PG sends it.", content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The PG's acknowledgement (`OK`, `{\"resCd\":\"0000\"}`, ...), positive or negative.", content_type = "text/plain"),
+        (status = 404, description = "Unknown PG (code -1).", body = crate::openapi::ErrorEnvelope),
+    ))]
+pub(crate) async fn receive(
     State(state): State<Arc<AppState>>,
     Path(pg_provider): Path<String>,
     headers: HeaderMap,

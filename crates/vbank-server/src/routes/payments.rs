@@ -5,7 +5,7 @@ use crate::app::AppState;
 use crate::edge::auth::Authenticated;
 use crate::edge::body::Fields;
 use crate::edge::payment_json::PaymentJson;
-use crate::edge::{envelope, idempotency, query, ApiError, ApiResult};
+use crate::edge::{envelope, idempotency, query, ApiError, ApiResult, Envelope};
 use crate::services::lookups::{self, Page, PageRequest};
 use crate::services::refunds::{self, RefundInput};
 use axum::extract::{Path, RawQuery, State};
@@ -16,11 +16,13 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
 use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
 
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/payments", get(by_uids))
         .route("/payments/{imp_uid}", get(by_imp_uid))
+        .route("/payments/{imp_uid}/events", get(events))
         .route("/payments/find/{merchant_uid}", get(find_one))
         .route("/payments/find/{merchant_uid}/{status}", get(find_one_with_status))
         .route("/payments/findAll/{merchant_uid}", get(find_all))
@@ -29,12 +31,84 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/payments/cancel", post(cancel))
 }
 
-#[derive(Serialize)]
-struct PageJson {
+/// A page of payments.
+#[derive(Serialize, ToSchema)]
+pub struct PageJson {
     total: u64,
     previous: u32,
     next: u32,
     list: Vec<PaymentJson>,
+}
+
+/// `?sorting=&page=&limit=` of the listings.
+#[derive(IntoParams)]
+#[allow(dead_code)] // documents what the handler reads from the query
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// `-started` (default), `started`, `-paid`, `paid`, `-updated`, `updated`.
+    pub sorting: Option<String>,
+    /// Page, from 1.
+    pub page: Option<i64>,
+    /// Page size (20 unless given; at most 1000).
+    pub limit: Option<i64>,
+}
+
+/// `GET /payments/status/{status}`'s query.
+#[derive(IntoParams)]
+#[allow(dead_code)] // documents what the handler reads from the query
+#[into_params(parameter_in = Query)]
+pub struct StatusQuery {
+    /// From, Unix seconds (on the status' own time axis).
+    pub from: Option<i64>,
+    /// To, Unix seconds.
+    pub to: Option<i64>,
+    /// `-started` (default), `started`, `-paid`, `paid`, `-updated`, `updated`.
+    pub sorting: Option<String>,
+    pub page: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// `GET /payments`'s query: repeated keys, as i'mport has them.
+#[derive(IntoParams)]
+#[allow(dead_code)] // documents what the handler reads from the query
+#[into_params(parameter_in = Query)]
+pub struct UidsQuery {
+    /// `imp_uid[]=...&imp_uid[]=...` (at most 100 ids in all).
+    #[param(rename = "imp_uid[]")]
+    pub imp_uid: Option<Vec<String>>,
+    /// `merchant_uid[]=...`.
+    #[param(rename = "merchant_uid[]")]
+    pub merchant_uid: Option<Vec<String>>,
+}
+
+/// `POST /payments/cancel`'s body: a refund after deposit.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents what `edge::body::Fields` reads
+pub struct RefundRequest {
+    /// The payment (or `merchant_uid`).
+    pub imp_uid: Option<String>,
+    pub merchant_uid: Option<String>,
+    /// Won to refund; all that is left when absent.
+    pub amount: Option<i64>,
+    /// What the merchant believes is still refundable; a mismatch is refused.
+    pub checksum: Option<i64>,
+    pub reason: Option<String>,
+    /// The buyer's refund account: holder, bank (in the PG's own code system) and number.
+    pub refund_holder: Option<String>,
+    pub refund_bank: Option<String>,
+    pub refund_account: Option<String>,
+    /// KG INICIS only: the INIAPI key (also accepted in the query).
+    pub pg_api_key: Option<String>,
+}
+
+/// One line of a payment's history.
+#[derive(Serialize, ToSchema)]
+pub struct EventJson {
+    /// Unix seconds.
+    pub at: i64,
+    /// `transition`, `pg_call`, `notice_refused`, `reconcile_failed`, `anomaly`, ...
+    pub kind: String,
+    pub detail: String,
 }
 
 fn page_json(page: Page) -> PageJson {
@@ -60,7 +134,11 @@ fn page_request(raw_query: Option<&str>) -> ApiResult<PageRequest> {
     PageRequest::parse(integer_query(raw_query, "page")?, integer_query(raw_query, "limit")?)
 }
 
-async fn by_imp_uid(
+/// One payment.
+#[utoipa::path(get, path = "/payments/{imp_uid}", tag = "i'mport", security(("bearer" = []), ("imp_token_header" = [])),
+    params(("imp_uid" = String, Path, description = "The payment.")),
+    responses((status = 200, description = "The payment.", body = Envelope<PaymentJson>), (status = 404, description = "No matching payment for this merchant (code -1).", body = crate::openapi::ErrorEnvelope)))]
+pub(crate) async fn by_imp_uid(
     State(state): State<Arc<AppState>>,
     merchant: Authenticated,
     Path(imp_uid): Path<String>,
@@ -69,7 +147,13 @@ async fn by_imp_uid(
     Ok(envelope::ok(PaymentJson::new(&payment)))
 }
 
-async fn by_uids(
+/// Several payments by `imp_uid[]` and `merchant_uid[]`; 207 when only some were found.
+#[utoipa::path(get, path = "/payments", tag = "i'mport", security(("bearer" = []), ("imp_token_header" = [])), params(UidsQuery),
+    responses(
+        (status = 200, description = "All found.", body = Envelope<Vec<PaymentJson>>),
+        (status = 207, description = "Some found.", body = Envelope<Vec<PaymentJson>>),
+        (status = 404, description = "No matching payment for this merchant (code -1).", body = crate::openapi::ErrorEnvelope)))]
+pub(crate) async fn by_uids(
     State(state): State<Arc<AppState>>,
     merchant: Authenticated,
     RawQuery(raw_query): RawQuery,
@@ -104,7 +188,11 @@ async fn find(
     Ok(envelope::ok(PaymentJson::new(&payment)))
 }
 
-async fn find_one(
+/// The latest payment of an order.
+#[utoipa::path(get, path = "/payments/find/{merchant_uid}", tag = "i'mport", security(("bearer" = []), ("imp_token_header" = [])),
+    params(("merchant_uid" = String, Path, description = "The order."), ListQuery),
+    responses((status = 200, description = "The payment.", body = Envelope<PaymentJson>), (status = 404, description = "No matching payment for this merchant (code -1).", body = crate::openapi::ErrorEnvelope)))]
+pub(crate) async fn find_one(
     State(state): State<Arc<AppState>>,
     merchant: Authenticated,
     Path(merchant_uid): Path<String>,
@@ -113,7 +201,12 @@ async fn find_one(
     find(&state, merchant.merchant_id, &merchant_uid, None, raw_query.as_deref()).await
 }
 
-async fn find_one_with_status(
+/// The latest payment of an order with this status.
+#[utoipa::path(get, path = "/payments/find/{merchant_uid}/{status}", tag = "i'mport", security(("bearer" = []), ("imp_token_header" = [])),
+    params(("merchant_uid" = String, Path, description = "The order."),
+        ("status" = String, Path, description = "`ready`, `paid`, `cancelled`, `failed` (or `undefined`: any).")),
+    responses((status = 200, description = "The payment.", body = Envelope<PaymentJson>), (status = 404, description = "No matching payment for this merchant (code -1).", body = crate::openapi::ErrorEnvelope)))]
+pub(crate) async fn find_one_with_status(
     State(state): State<Arc<AppState>>,
     merchant: Authenticated,
     Path((merchant_uid, status)): Path<(String, String)>,
@@ -150,7 +243,11 @@ async fn list_all(
     Ok(envelope::ok(page_json(page)))
 }
 
-async fn find_all(
+/// Every payment of an order, a page at a time.
+#[utoipa::path(get, path = "/payments/findAll/{merchant_uid}", tag = "i'mport", security(("bearer" = []), ("imp_token_header" = [])),
+    params(("merchant_uid" = String, Path, description = "The order."), ListQuery),
+    responses((status = 200, description = "A page.", body = Envelope<PageJson>), (status = 404, description = "No matching payment for this merchant (code -1).", body = crate::openapi::ErrorEnvelope)))]
+pub(crate) async fn find_all(
     State(state): State<Arc<AppState>>,
     merchant: Authenticated,
     Path(merchant_uid): Path<String>,
@@ -159,7 +256,12 @@ async fn find_all(
     list_all(&state, merchant.merchant_id, &merchant_uid, None, raw_query.as_deref()).await
 }
 
-async fn find_all_with_status(
+/// Every payment of an order with this status, a page at a time.
+#[utoipa::path(get, path = "/payments/findAll/{merchant_uid}/{status}", tag = "i'mport", security(("bearer" = []), ("imp_token_header" = [])),
+    params(("merchant_uid" = String, Path, description = "The order."),
+        ("status" = String, Path, description = "`ready`, `paid`, `cancelled`, `failed` (or `undefined`: any)."), ListQuery),
+    responses((status = 200, description = "A page.", body = Envelope<PageJson>), (status = 404, description = "No matching payment for this merchant (code -1).", body = crate::openapi::ErrorEnvelope)))]
+pub(crate) async fn find_all_with_status(
     State(state): State<Arc<AppState>>,
     merchant: Authenticated,
     Path((merchant_uid, status)): Path<(String, String)>,
@@ -175,7 +277,11 @@ async fn find_all_with_status(
     .await
 }
 
-async fn by_status(
+/// The merchant's payments with a status (`all` for any), within 90 days, a page at a time.
+#[utoipa::path(get, path = "/payments/status/{status}", tag = "i'mport", security(("bearer" = []), ("imp_token_header" = [])),
+    params(("status" = String, Path, description = "`all`, `ready`, `paid`, `cancelled`, `failed`."), StatusQuery),
+    responses((status = 200, description = "A page.", body = Envelope<PageJson>)))]
+pub(crate) async fn by_status(
     State(state): State<Arc<AppState>>,
     merchant: Authenticated,
     Path(status): Path<String>,
@@ -214,8 +320,15 @@ fn parse_refund(fields: &Fields, raw_query: Option<&str>) -> ApiResult<RefundInp
     })
 }
 
-/// `POST /payments/cancel`: a refund after deposit.
-async fn cancel(
+/// A refund after deposit, whole or partial. Takes `Idempotency-Key`.
+#[utoipa::path(post, path = "/payments/cancel", tag = "i'mport", security(("bearer" = []), ("imp_token_header" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for the same key.")),
+    request_body(content((RefundRequest = "application/json"), (RefundRequest = "application/x-www-form-urlencoded"))),
+    responses(
+        (status = 200, description = "Refunded (code 0); refused by a rule (code 1, e.g. `취소할 결제건이 존재하지 않습니다.`) or by the PG (code -1).", body = Envelope<PaymentJson>),
+        (status = 409, description = "A request with this Idempotency-Key is still in flight (code 1).", body = crate::openapi::ErrorEnvelope),
+    ))]
+pub(crate) async fn cancel(
     State(state): State<Arc<AppState>>,
     merchant: Authenticated,
     headers: HeaderMap,
@@ -238,4 +351,26 @@ async fn cancel(
         },
     )
     .await
+}
+
+/// vbank: a payment's history: state changes, PG calls (with outcome and latency), refused
+/// notifications and anomalies, oldest first.
+#[utoipa::path(get, path = "/payments/{imp_uid}/events", tag = "vbank", security(("bearer" = []), ("imp_token_header" = [])),
+    params(("imp_uid" = String, Path, description = "The payment.")),
+    responses((status = 200, description = "The history.", body = Envelope<Vec<EventJson>>), (status = 404, description = "No matching payment for this merchant (code -1).", body = crate::openapi::ErrorEnvelope)))]
+pub(crate) async fn events(
+    State(state): State<Arc<AppState>>,
+    merchant: Authenticated,
+    Path(imp_uid): Path<String>,
+) -> ApiResult<Response> {
+    let events = lookups::events(&state, merchant.merchant_id, &imp_uid).await?;
+    let events: Vec<EventJson> = events
+        .into_iter()
+        .map(|event| EventJson {
+            at: event.at,
+            kind: event.kind,
+            detail: event.detail,
+        })
+        .collect();
+    Ok(envelope::ok(events))
 }

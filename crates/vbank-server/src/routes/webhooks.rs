@@ -4,7 +4,7 @@
 use crate::app::AppState;
 use crate::edge::auth::Authenticated;
 use crate::edge::envelope::Text;
-use crate::edge::{envelope, query, ApiError, ApiResult};
+use crate::edge::{envelope, query, ApiError, ApiResult, Envelope};
 use crate::services::lookups;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Serialize;
 use std::sync::Arc;
+use utoipa::{IntoParams, ToSchema};
 use vbank_store::DeliveryRecord;
 
 pub fn router() -> Router<Arc<AppState>> {
@@ -20,16 +21,18 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/webhooks/{id}/resend", post(resend))
 }
 
-#[derive(Serialize)]
-struct AttemptJson {
+/// One attempt at a delivery.
+#[derive(Serialize, ToSchema)]
+pub struct AttemptJson {
     at: i64,
     http_status: Option<u16>,
     latency_ms: i64,
     error: Option<String>,
 }
 
-#[derive(Serialize)]
-struct DeliveryJson {
+/// A webhook delivery: one state change of a payment to one URL.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryJson {
     id: i64,
     webhook_id: String,
     imp_uid: String,
@@ -41,6 +44,23 @@ struct DeliveryJson {
     created_at: i64,
     delivered_at: i64,
     attempts: Vec<AttemptJson>,
+}
+
+/// `GET /webhooks`'s query.
+#[derive(IntoParams)]
+#[allow(dead_code)] // documents what the handler reads from the query
+#[into_params(parameter_in = Query)]
+pub struct WebhooksQuery {
+    /// The payment whose deliveries to list.
+    pub imp_uid: String,
+}
+
+/// What a resend did.
+#[derive(Serialize, ToSchema)]
+pub struct ResendJson {
+    pub id: i64,
+    /// `pending`: queued to be sent at once.
+    pub state: String,
 }
 
 fn delivery_json(record: DeliveryRecord) -> DeliveryJson {
@@ -68,7 +88,10 @@ fn delivery_json(record: DeliveryRecord) -> DeliveryJson {
     }
 }
 
-async fn list(
+/// vbank: a payment's webhook deliveries with every attempt.
+#[utoipa::path(get, path = "/webhooks", tag = "vbank", security(("bearer" = []), ("imp_token_header" = [])), params(WebhooksQuery),
+    responses((status = 200, description = "The deliveries, oldest first.", body = Envelope<Vec<DeliveryJson>>), (status = 404, description = "No matching payment for this merchant (code -1).", body = crate::openapi::ErrorEnvelope)))]
+pub(crate) async fn list(
     State(state): State<Arc<AppState>>,
     merchant: Authenticated,
     RawQuery(raw_query): RawQuery,
@@ -86,7 +109,14 @@ async fn list(
     ))
 }
 
-async fn resend(
+/// vbank: sends a delivery again now (its `webhook-id` stays the same).
+#[utoipa::path(post, path = "/webhooks/{id}/resend", tag = "vbank", security(("bearer" = []), ("imp_token_header" = [])),
+    params(("id" = i64, Path, description = "The delivery's `id` from `GET /webhooks`.")),
+    responses(
+        (status = 200, description = "Queued.", body = Envelope<ResendJson>),
+        (status = 404, description = "No such delivery for this merchant (code -1).", body = crate::openapi::ErrorEnvelope),
+    ))]
+pub(crate) async fn resend(
     State(state): State<Arc<AppState>>,
     merchant: Authenticated,
     Path(id): Path<String>,
@@ -106,5 +136,8 @@ async fn resend(
         return Err(not_found());
     }
     state.webhook_wakeup.notify_one();
-    Ok(envelope::ok(serde_json::json!({ "id": id, "state": "pending" })))
+    Ok(envelope::ok(ResendJson {
+        id,
+        state: "pending".into(),
+    }))
 }

@@ -53,6 +53,12 @@ fn statuses(status: Option<WireStatus>) -> Vec<VbankStatus> {
     status.map(|status| status.internal().to_vec()).unwrap_or_default()
 }
 
+/// `GET /payments/{imp_uid}/events`: the history of one of the merchant's payments.
+pub async fn events(state: &AppState, merchant_id: i64, imp_uid: &str) -> ApiResult<Vec<vbank_store::PaymentEvent>> {
+    let payment = by_imp_uid(state, merchant_id, imp_uid).await?;
+    Ok(state.store.payment_events(&payment.imp_uid).await?)
+}
+
 /// `GET /payments/{imp_uid}`.
 pub async fn by_imp_uid(state: &AppState, merchant_id: i64, imp_uid: &str) -> ApiResult<Payment> {
     let imp_uid = ImpUid::parse(imp_uid).ok_or(ApiError::PaymentNotFound)?;

@@ -5,6 +5,7 @@
 
 use crate::app::AppState;
 use crate::edge::ApiResult;
+use crate::observability::pg_call;
 use crate::services::payments::{apply_fact_to_seen, fact_of};
 use vbank_core::lifecycle::{PgFact, DEFAULT_REVOKE_REASON};
 use vbank_core::{ImpUid, Payment, PgProvider};
@@ -115,9 +116,14 @@ async fn handle(
                 base_url: &base_url,
                 api_key: None,
             };
-            match connector
-                .query(target, &payment.pg_tid, payment.merchant_uid.as_str(), now)
-                .await
+            match pg_call(
+                state,
+                provider,
+                "query",
+                Some(&payment.imp_uid),
+                connector.query(target, &payment.pg_tid, payment.merchant_uid.as_str(), now),
+            )
+            .await
             {
                 Ok(pg_state) => {
                     let mut fact = fact_of(pg_state, &cancel_reason);

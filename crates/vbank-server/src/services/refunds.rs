@@ -5,6 +5,7 @@
 use crate::app::AppState;
 use crate::edge::envelope::Text;
 use crate::edge::{ApiError, ApiResult};
+use crate::observability::pg_call;
 use crate::services::lookups;
 use crate::services::payments::{apply_fact, missing_credential};
 use vbank_core::lifecycle::{check_refundable, PgFact, RefundRefusal};
@@ -147,7 +148,15 @@ pub async fn refund(state: &AppState, merchant_id: i64, input: RefundInput) -> A
         },
         now,
     };
-    let refunded = match connector.refund(target, &request).await {
+    let refunded = match pg_call(
+        state,
+        channel.provider,
+        "refund",
+        Some(&payment.imp_uid),
+        connector.refund(target, &request),
+    )
+    .await
+    {
         Ok(refunded) => refunded,
         Err(error) => {
             let detail = format!("refund via {}: {error}", channel.provider);

@@ -48,10 +48,14 @@ const LIMIT_WINDOW: i64 = 60;
 /// Tokens remembered as verified; past this many, the expired ones are forgotten.
 const VERIFIED_CACHE_SIZE: usize = 4096;
 
-#[derive(Debug, Serialize)]
+/// i'mport's `AuthAnnotation`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IssuedToken {
+    /// Send it as `Authorization: Bearer TOKEN` (or bare, or in `X-ImpTokenHeader`).
     pub access_token: String,
+    /// The server's time, Unix seconds.
     pub now: UnixSeconds,
+    /// When the token expires, Unix seconds.
     pub expired_at: UnixSeconds,
 }
 

@@ -3,6 +3,7 @@
 use crate::app::AppState;
 use crate::edge::envelope::Text;
 use crate::edge::{ApiError, ApiResult};
+use crate::observability::pg_call;
 use crate::services::payments::{apply_fact, fact_of, missing_credential};
 use vbank_core::lifecycle::{self, PgFact, RevokeRefusal, DEFAULT_REVOKE_REASON};
 use vbank_core::payment::{Buyer, VirtualAccount};
@@ -145,7 +146,15 @@ pub async fn issue(state: &AppState, merchant_id: i64, input: IssueInput) -> Api
     if let Some(credential) = connector.missing_credential(&target) {
         return Err(missing_credential(channel.provider, credential));
     }
-    let issued = match connector.issue(target, &request).await {
+    let issued = match pg_call(
+        state,
+        channel.provider,
+        "issue",
+        None,
+        connector.issue(target, &request),
+    )
+    .await
+    {
         Ok(issued) => issued,
         Err(PgError::Refused(refusal)) => return Err(pg_failure(&refusal)),
         Err(PgError::NotSent(reason)) => return Err(pg_unreachable(&reason)),
@@ -274,7 +283,14 @@ pub async fn revoke(
         }
         TransitionOutcome::NotFound => return Err(ApiError::PaymentNotFound),
     }
-    let outcome = connector.revoke(target.clone(), &payment.pg_tid, reason, now).await;
+    let outcome = pg_call(
+        state,
+        channel.provider,
+        "revoke",
+        Some(imp_uid),
+        connector.revoke(target.clone(), &payment.pg_tid, reason, now),
+    )
+    .await;
     let audit = format!("revoke via {}: {outcome:?}", channel.provider);
     let applied = match outcome {
         RevokeOutcome::Revoked {
@@ -293,9 +309,14 @@ pub async fn revoke(
         RevokeOutcome::AlreadyCancelled => {
             // Cancelled at the PG before (its console, or a call whose answer was lost):
             // record it rather than fail (pg.md §5).
-            let fact = match connector
-                .query(target, &payment.pg_tid, payment.merchant_uid.as_str(), now)
-                .await
+            let fact = match pg_call(
+                state,
+                channel.provider,
+                "query",
+                Some(imp_uid),
+                connector.query(target, &payment.pg_tid, payment.merchant_uid.as_str(), now),
+            )
+            .await
             {
                 Ok(pg_state) => fact_of(pg_state, reason),
                 Err(_) => PgFact::Revoked {
@@ -309,9 +330,14 @@ pub async fn revoke(
         }
         RevokeOutcome::AlreadyDeposited => {
             // The buyer won the race. Record the deposit as the PG has it, then refuse.
-            match connector
-                .query(target, &payment.pg_tid, payment.merchant_uid.as_str(), now)
-                .await
+            match pg_call(
+                state,
+                channel.provider,
+                "query",
+                Some(imp_uid),
+                connector.query(target, &payment.pg_tid, payment.merchant_uid.as_str(), now),
+            )
+            .await
             {
                 Ok(pg_state) => {
                     apply_fact(state, imp_uid, fact_of(pg_state, reason), &audit).await?;
@@ -423,7 +449,15 @@ pub async fn modify(
         due: due.unwrap_or(payment.account.due),
         now,
     };
-    let modified = match connector.modify(target, &request).await {
+    let modified = match pg_call(
+        state,
+        channel.provider,
+        "modify",
+        Some(imp_uid),
+        connector.modify(target, &request),
+    )
+    .await
+    {
         Ok(modified) => modified,
         Err(PgError::Refused(refusal)) => return Err(pg_failure(&refusal)),
         Err(PgError::NotSent(reason)) => return Err(pg_unreachable(&reason)),
