@@ -186,6 +186,12 @@ pub fn apply(
             receipt_url,
         } => match from {
             VbankStatus::Ready | VbankStatus::RevokeInDoubt => {
+                // A revoke vbank sent is recorded with the reason it was sent with, even
+                // when the PG's notice of it (which names none) arrives before its answer.
+                let reason = match (from, &payment.cancel_reason) {
+                    (VbankStatus::RevokeInDoubt, Some(sent_with)) => sent_with.clone(),
+                    _ => reason,
+                };
                 let mut after = payment.clone();
                 after.updated_at = now;
                 after.reconcile_at = None;
@@ -339,7 +345,13 @@ pub fn apply(
             VbankStatus::Paid | VbankStatus::Cancelled | VbankStatus::Failed => Decision::AlreadyRecorded,
         },
         PgFact::RevokeRefused => match from {
-            VbankStatus::RevokeInDoubt => internal_move(payment, VbankStatus::Ready, now),
+            VbankStatus::RevokeInDoubt => {
+                let mut decision = internal_move(payment, VbankStatus::Ready, now);
+                if let Decision::Apply(transition) = &mut decision {
+                    transition.payment.cancel_reason = None;
+                }
+                decision
+            }
             VbankStatus::Ready | VbankStatus::Paid | VbankStatus::Cancelled | VbankStatus::Failed => {
                 Decision::AlreadyRecorded
             }
@@ -349,13 +361,15 @@ pub fn apply(
 
 /// Records, before a revoke is sent, that its outcome is about to be unknown: if the
 /// process dies before the PG's answer is recorded, the payment is left in doubt and
-/// the reconciler asks the PG at `check_at`, instead of nobody ever asking.
-pub fn begin_revoke(payment: &Payment, now: UnixSeconds, check_at: UnixSeconds) -> Decision {
+/// the reconciler asks the PG at `check_at`, instead of nobody ever asking. The reason
+/// is kept with it, for whichever news of the revoke comes first.
+pub fn begin_revoke(payment: &Payment, now: UnixSeconds, check_at: UnixSeconds, reason: &str) -> Decision {
     match payment.status {
         VbankStatus::Ready | VbankStatus::RevokeInDoubt => {
             let mut decision = internal_move(payment, VbankStatus::RevokeInDoubt, now);
             if let Decision::Apply(transition) = &mut decision {
                 transition.payment.reconcile_at = Some(check_at);
+                transition.payment.cancel_reason = Some(reason.to_owned());
             }
             decision
         }
@@ -427,6 +441,27 @@ mod tests {
             Decision::Apply(transition) => *transition,
             other => panic!("expected a transition, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_revoke_is_recorded_with_the_reason_it_was_sent_with_whichever_news_comes_first() {
+        let in_doubt = applied(begin_revoke(&ready_payment(), 100, 200, "고객 요청")).payment;
+        assert_eq!(in_doubt.status, VbankStatus::RevokeInDoubt);
+        // The PG's notice of the cancel arrives before the revoke's answer, with no reason.
+        let cancelled = applied(apply(&in_doubt, revoked_fact(), 110, RevokedStatus::Cancelled, cid())).payment;
+        assert_eq!(cancelled.cancel_reason.as_deref(), Some("고객 요청"));
+        assert_eq!(cancelled.cancel_history[0].reason, "고객 요청");
+        // A refused revoke leaves no reason behind.
+        let back = applied(apply(
+            &in_doubt,
+            PgFact::RevokeRefused,
+            110,
+            RevokedStatus::Cancelled,
+            cid(),
+        ))
+        .payment;
+        assert_eq!(back.status, VbankStatus::Ready);
+        assert_eq!(back.cancel_reason, None);
     }
 
     #[test]

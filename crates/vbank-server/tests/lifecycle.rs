@@ -195,3 +195,25 @@ async fn a_forged_toss_deposit_callback_changes_nothing() {
     }
     assert_eq!(app.pg_state(&payment).await, "issued");
 }
+
+#[tokio::test]
+async fn a_revoke_keeps_the_merchants_reason_even_when_the_pgs_notice_comes_first() {
+    // Toss notifies the cancel as it answers it; either may be recorded first.
+    let app = TestApp::start().await;
+    let shop = app.merchant("shop").await;
+    for n in 0..10 {
+        let payment = app.issued(&shop, TOSS_PG).await;
+        let imp_uid = payment["imp_uid"].as_str().unwrap();
+        let reason = format!("customer-request-{n}");
+        let query = format!("?reason={reason}");
+        let revoked = app.revoke(&shop, imp_uid, &query).await;
+        assert_eq!(revoked.assert_ok()["cancel_reason"], reason.as_str());
+        let stored = app.payment(&shop, imp_uid).await;
+        assert_eq!(stored.assert_ok()["cancel_reason"], reason.as_str(), "revoke {n}");
+        assert_eq!(
+            stored.assert_ok()["cancel_history"][0]["reason"],
+            reason.as_str(),
+            "revoke {n}"
+        );
+    }
+}

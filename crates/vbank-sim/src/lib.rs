@@ -335,7 +335,7 @@ impl World {
         }
         // Write ahead, as the server does: a crash before the answer leaves it in doubt.
         let check_at = self.now + 10 + INTERVAL;
-        let begin = lifecycle::begin_revoke(&self.vbank[&imp_uid], self.now, check_at);
+        let begin = lifecycle::begin_revoke(&self.vbank[&imp_uid], self.now, check_at, "sim");
         self.commit(&imp_uid, begin, format!("{imp_uid}: revoke begins"))?;
         #[cfg(any(test, feature = "planted-flaws"))]
         if self.flaw == Some(Flaw::RecordRevokeBeforeThePgAnswers) {

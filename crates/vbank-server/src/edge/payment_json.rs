@@ -2,7 +2,7 @@
 //! present, 0 for times that did not happen, `null` for absent strings.
 
 use serde::Serialize;
-use vbank_core::{CancelEntry, Payment};
+use vbank_core::{CancelEntry, Payment, WireStatus};
 
 /// `user_agent` of payments made through the API, where no browser was involved.
 const API_USER_AGENT: &str = "sorry_not_supported";
@@ -146,7 +146,11 @@ impl PaymentJson {
             failed_at: payment.failed_at,
             cancelled_at: payment.cancelled_at,
             fail_reason: payment.fail_reason.clone(),
-            cancel_reason: payment.cancel_reason.clone(),
+            // A revoke in doubt keeps the reason it was sent with; a ready account shows none.
+            cancel_reason: payment
+                .cancel_reason
+                .clone()
+                .filter(|_| payment.status.wire() != WireStatus::Ready),
             receipt_url: payment.receipt_url.clone().unwrap_or_default(),
             cancel_history: payment.cancel_history.iter().map(cancel_json).collect(),
             deposit_history: Vec::new(),

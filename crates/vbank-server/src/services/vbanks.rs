@@ -274,7 +274,8 @@ pub async fn revoke(
     // Write ahead: if this process dies between the PG's act and our record of it, the
     // payment is left in doubt and the reconciler asks the PG; nothing waits for luck.
     let check_at = now + state.settings.pg_timeout_seconds() + state.settings.reconcile_interval.as_secs() as i64;
-    let begin = Box::new(move |stored: &Payment| lifecycle::begin_revoke(stored, now, check_at));
+    let sent_with = reason.to_owned();
+    let begin = Box::new(move |stored: &Payment| lifecycle::begin_revoke(stored, now, check_at, &sent_with));
     match state.store.transition(imp_uid, now, "revoke sent", begin).await? {
         TransitionOutcome::Applied(_) => {}
         TransitionOutcome::Unchanged(current, _) => {
