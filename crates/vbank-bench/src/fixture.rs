@@ -8,8 +8,8 @@ use vbank_server::services::merchants::{add_sandbox_merchant, MerchantSpec};
 
 pub const IMP_KEY: &str = "imp_bench";
 pub const IMP_SECRET: &str = "bench-secret-not-for-production";
-/// Pre-loaded payments are `imp_9…` followed by their number: disjoint from nothing
-/// in particular, since vbank checks a fresh imp_uid is free before using it.
+/// Pre-loaded payments are `imp_9…` followed by their number. An account issued in an
+/// earlier run of a sweep may have drawn one of those not loaded yet; loading skips it.
 const FIRST_IMP_UID: i64 = 900_000_000_000;
 const ROWS_PER_STATEMENT: i64 = 50_000;
 
@@ -147,7 +147,7 @@ fn progress(loaded: i64, first: i64, payments: i64, started: std::time::Instant)
 // issue times. No reconcile time: the simulators do not know these accounts.
 const SQLITE_LOAD: &str = "
 WITH RECURSIVE seq(n) AS (SELECT ?1 UNION ALL SELECT n + 1 FROM seq WHERE n < ?2)
-INSERT INTO payments (imp_uid, merchant_id, channel_id, merchant_uid, pg_provider, pg_id, pg_tid, pg_secret, sandbox,
+INSERT OR IGNORE INTO payments (imp_uid, merchant_id, channel_id, merchant_uid, pg_provider, pg_id, pg_tid, pg_secret, sandbox,
     name, amount, cancel_amount, buyer_name, buyer_email, buyer_tel, buyer_addr, buyer_postcode, custom_data,
     vbank_code, vbank_num, vbank_holder, vbank_date, vbank_issued_at, status, started_at, paid_at, failed_at,
     cancelled_at, updated_at, fail_reason, cancel_reason, receipt_url, notice_urls, reconcile_at, reconcile_step)
@@ -172,4 +172,5 @@ SELECT 'imp_' || lpad((900000000000 + n)::text, 12, '0'), $3, $4, 'bench-order-'
     $6 - (n % 31536000), CASE n % 10 WHEN 0 THEN $6 - (n % 31536000) + 600 ELSE 0 END, 0,
     CASE n % 10 WHEN 1 THEN $6 - (n % 31536000) + 900 ELSE 0 END, $6 - (n % 31536000), NULL, NULL, NULL, '[]',
     NULL, 0
-FROM generate_series($1::bigint, $2::bigint) AS n";
+FROM generate_series($1::bigint, $2::bigint) AS n
+ON CONFLICT DO NOTHING";
