@@ -141,6 +141,7 @@ async fn merchant_add(args: MerchantAddArgs) -> anyhow::Result<()> {
             secret: args.webhook_secret,
         },
     };
+    let secret_given = spec.webhook.secret.is_some();
     let (merchant, channels) = add_sandbox_merchant(store.as_ref(), spec).await?;
     println!(
         "Added merchant {} (imp_key {}) with sandbox channels:",
@@ -149,8 +150,12 @@ async fn merchant_add(args: MerchantAddArgs) -> anyhow::Result<()> {
     for channel in channels {
         println!("  pg={}.{}", channel.provider.code(), channel.mid);
     }
-    if let Some(secret) = &merchant.webhook.secret {
-        println!("Webhook signing secret (Standard Webhooks): {secret}");
+    // A secret vbank made is shown once, for the merchant to verify signatures with; one
+    // the operator gave is not echoed into terminals and logs.
+    match &merchant.webhook.secret {
+        Some(secret) if !secret_given => println!("Webhook signing secret (Standard Webhooks): {secret}"),
+        Some(_) => println!("Webhook signing secret: the one given (--webhook-secret)"),
+        None => {}
     }
     Ok(())
 }

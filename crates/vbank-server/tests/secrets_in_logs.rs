@@ -53,8 +53,20 @@ async fn a_sandbox_round_trip_logs_no_secret() {
     let bin = env!("CARGO_BIN_EXE_vbank");
 
     let mut added = tokio::process::Command::new(bin)
-        .args(["merchant", "add", "--imp-key", "logged-shop", "--imp-secret", IMP_SECRET])
-        .args(["--inicis-api-key", INIAPI_KEY, "--webhook-url", "https://example.invalid/hook"])
+        .args([
+            "merchant",
+            "add",
+            "--imp-key",
+            "logged-shop",
+            "--imp-secret",
+            IMP_SECRET,
+        ])
+        .args([
+            "--inicis-api-key",
+            INIAPI_KEY,
+            "--webhook-url",
+            "https://example.invalid/hook",
+        ])
         .args(["--webhook-secret", WEBHOOK_SECRET, "--database-url", &database_url])
         .env("VBANK_SECRETS_KEY", TEST_SECRETS_KEY)
         .stdout(Stdio::piped())
@@ -67,7 +79,13 @@ async fn a_sandbox_round_trip_logs_no_secret() {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let mut server = tokio::process::Command::new(bin)
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--database-url", &database_url])
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            &database_url,
+        ])
         .args(["--log-format", "json"])
         .env("VBANK_SECRETS_KEY", TEST_SECRETS_KEY)
         .env("RUST_LOG", "info")
@@ -86,49 +104,92 @@ async fn a_sandbox_round_trip_logs_no_secret() {
     }
 
     // A wrong secret first, then the right one.
-    let refused = post(&http, format!("{url}/users/getToken"), None, json!({"imp_key": "logged-shop", "imp_secret": WRONG_SECRET})).await;
+    let refused = post(
+        &http,
+        format!("{url}/users/getToken"),
+        None,
+        json!({"imp_key": "logged-shop", "imp_secret": WRONG_SECRET}),
+    )
+    .await;
     assert_eq!(refused["code"], -1);
-    let token = post(&http, format!("{url}/users/getToken"), None, json!({"imp_key": "logged-shop", "imp_secret": IMP_SECRET})).await["response"]["access_token"]
+    let token = post(
+        &http,
+        format!("{url}/users/getToken"),
+        None,
+        json!({"imp_key": "logged-shop", "imp_secret": IMP_SECRET}),
+    )
+    .await["response"]["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
     let due = common::now() + 3600;
 
     // Toss: issue, deposit at the bank, refund.
-    let toss = post(&http, format!("{url}/vbanks"), Some(&token), json!({
-        "merchant_uid": "logged-1", "amount": 1000, "vbank_code": "004", "vbank_due": due,
-        "buyer_name": "홍길동", "pg": "tosspayments",
-    }))
+    let toss = post(
+        &http,
+        format!("{url}/vbanks"),
+        Some(&token),
+        json!({
+            "merchant_uid": "logged-1", "amount": 1000, "vbank_code": "004", "vbank_due": due,
+            "buyer_name": "홍길동", "pg": "tosspayments",
+        }),
+    )
     .await["response"]
         .clone();
-    let deposit = post(&http, format!("{url}/sandbox/bank/deposits"), None, json!({
-        "bank_code": "004", "account_number": toss["vbank_num"], "amount": 1000, "depositor_name": "홍길동",
-    }))
+    let deposit = post(
+        &http,
+        format!("{url}/sandbox/bank/deposits"),
+        None,
+        json!({
+            "bank_code": "004", "account_number": toss["vbank_num"], "amount": 1000, "depositor_name": "홍길동",
+        }),
+    )
     .await;
     assert!(deposit.is_object(), "{deposit}");
     for _ in 0..50 {
-        let paid = http.get(format!("{url}/payments/{}", toss["imp_uid"].as_str().unwrap())).bearer_auth(&token).send().await.unwrap().json::<Value>().await.unwrap();
+        let paid = http
+            .get(format!("{url}/payments/{}", toss["imp_uid"].as_str().unwrap()))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap();
         if paid["response"]["status"] == "paid" {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let refunded = post(&http, format!("{url}/payments/cancel"), Some(&token), json!({
-        "imp_uid": toss["imp_uid"], "reason": "refund", "refund_holder": "홍길동", "refund_bank": "088",
-        "refund_account": "110123456789",
-    }))
+    let refunded = post(
+        &http,
+        format!("{url}/payments/cancel"),
+        Some(&token),
+        json!({
+            "imp_uid": toss["imp_uid"], "reason": "refund", "refund_holder": "홍길동", "refund_bank": "088",
+            "refund_account": "110123456789",
+        }),
+    )
     .await;
     assert_eq!(refunded["code"], 0, "{refunded}");
 
     // KG INICIS: issue with the channel's key, revoke with the key in the query as i'mport clients do.
-    let inicis = post(&http, format!("{url}/vbanks"), Some(&token), json!({
-        "merchant_uid": "logged-2", "amount": 5000, "vbank_code": "088", "vbank_due": due,
-        "vbank_holder": "상점", "buyer_name": "김", "buyer_email": "a@example.com", "pg": "html5_inicis",
-    }))
+    let inicis = post(
+        &http,
+        format!("{url}/vbanks"),
+        Some(&token),
+        json!({
+            "merchant_uid": "logged-2", "amount": 5000, "vbank_code": "088", "vbank_due": due,
+            "vbank_holder": "상점", "buyer_name": "김", "buyer_email": "a@example.com", "pg": "html5_inicis",
+        }),
+    )
     .await["response"]
         .clone();
     let revoked = http
-        .delete(format!("{url}/vbanks/{}?pg_api_key={INIAPI_KEY}", inicis["imp_uid"].as_str().unwrap()))
+        .delete(format!(
+            "{url}/vbanks/{}?pg_api_key={INIAPI_KEY}",
+            inicis["imp_uid"].as_str().unwrap()
+        ))
         .bearer_auth(&token)
         .send()
         .await
@@ -159,7 +220,10 @@ async fn a_sandbox_round_trip_logs_no_secret() {
             if let Some(value) = value.as_str().filter(|value| value.len() >= 8) {
                 secrets.push((format!("{provider} {name}"), value.to_owned()));
                 // PEM keys: any line of their body.
-                for line in value.lines().filter(|line| line.len() >= 16 && !line.starts_with("-----")) {
+                for line in value
+                    .lines()
+                    .filter(|line| line.len() >= 16 && !line.starts_with("-----"))
+                {
                     secrets.push((format!("{provider} {name} (a line)"), line.to_owned()));
                 }
             }
