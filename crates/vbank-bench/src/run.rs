@@ -211,14 +211,7 @@ async fn measure(plan: &Plan, scratch: &Scratch, fixture: &Fixture, tag: &str) -
             async move { expect_ok(client.get(fixed_url.as_str()).send().await).await }
         }
     };
-    load::run(
-        plan.concurrency,
-        Duration::from_millis(500),
-        u64::MAX,
-        get_fixed.clone(),
-    )
-    .await;
-    let fixed_json = load::run(plan.concurrency, phase, u64::MAX, get_fixed).await;
+    let fixed_json = warmed_run(plan.concurrency, phase, get_fixed).await;
 
     eprintln!("  lookup: GET /payments/{{imp_uid}}");
     let base = Arc::new(server.url.clone());
@@ -236,14 +229,7 @@ async fn measure(plan: &Plan, scratch: &Scratch, fixture: &Fixture, tag: &str) -
             }
         }
     };
-    load::run(
-        plan.concurrency,
-        Duration::from_millis(500),
-        u64::MAX,
-        lookup_one.clone(),
-    )
-    .await;
-    let lookup = load::run(plan.concurrency, phase, u64::MAX, lookup_one).await;
+    let lookup = warmed_run(plan.concurrency, phase, lookup_one).await;
 
     eprintln!("  issue: POST /vbanks (Toss sandbox)");
     let issued = Arc::new(Mutex::new(Vec::new()));
@@ -451,13 +437,18 @@ impl Server {
 
     /// The most memory the server held at once (VmHWM), in MiB.
     fn peak_rss_mib(&self) -> anyhow::Result<f64> {
+        self.memory_mib("VmHWM")
+    }
+
+    /// A memory figure of the server's `/proc/PID/status`, in MiB.
+    fn memory_mib(&self, field: &str) -> anyhow::Result<f64> {
         let pid = self.child.id().context("the server under test has exited")?;
         let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
         let kib: f64 = status
             .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
             .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .context("no VmHWM in /proc/PID/status")?;
+            .with_context(|| format!("no {field} in /proc/PID/status"))?;
         Ok(kib / 1024.0)
     }
 
@@ -622,7 +613,7 @@ pub async fn soak(plan: &Plan, seconds: u64) -> anyhow::Result<()> {
             let started = std::time::Instant::now();
             while started.elapsed() < Duration::from_secs(seconds) {
                 tokio::time::sleep(SAMPLE).await;
-                let rss = server.rss_mib().unwrap_or(0.0);
+                let rss = server.memory_mib("VmRSS").unwrap_or(0.0);
                 eprintln!("  t={:>4}s rss={rss:.1} MiB", started.elapsed().as_secs());
                 samples.push(rss);
             }
@@ -659,16 +650,13 @@ pub async fn soak(plan: &Plan, seconds: u64) -> anyhow::Result<()> {
     result
 }
 
-impl Server {
-    /// The memory the server holds now (VmRSS), in MiB.
-    fn rss_mib(&self) -> anyhow::Result<f64> {
-        let pid = self.child.id().context("the server under test has exited")?;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-        let kib: f64 = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .context("no VmRSS in /proc/PID/status")?;
-        Ok(kib / 1024.0)
-    }
+/// Runs `request` half a second unmeasured (connections opened, caches warm), then for
+/// `phase`, measured.
+async fn warmed_run<F, Fut>(concurrency: usize, phase: Duration, request: F) -> load::Outcome
+where
+    F: Fn(u64) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send,
+{
+    load::run(concurrency, Duration::from_millis(500), u64::MAX, request.clone()).await;
+    load::run(concurrency, phase, u64::MAX, request).await
 }
