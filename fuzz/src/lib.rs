@@ -40,6 +40,7 @@ pub fn notice(provider: PgProvider, data: &[u8]) {
                 mid,
                 sandbox: true,
                 secrets,
+                notice_sources: Default::default(),
             };
             let _ = connector.authenticate(&notice, &channel, Some("pg-secret"));
             true

@@ -25,25 +25,26 @@ pub async fn serve(database_url: String, addr: SocketAddr, sandbox_url: String) 
     let localhost = SocketAddr::from(([127, 0, 0, 1], 0));
     let mut config = ServeConfig::new(addr, database_url);
     config.sandbox = SandboxMode::External(sandbox_url);
-    let server = start(config).await?;
+    let mut server = start(config).await?;
 
     let metrics = std::sync::Arc::new(vbank_server::observability::Metrics::new()?);
+    let limits = vbank_server::listener::Limits::default();
     let fixed = with_edge_layers(
         Router::new().route(
             "/fixed",
             get(|| async { ([(header::CONTENT_TYPE, "application/json")], fixed_body()) }),
         ),
         metrics,
+        limits.request_timeout,
     );
     let listener = tokio::net::TcpListener::bind(localhost).await?;
     let fixed_addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        let _ = axum::serve(
-            listener,
-            axum::ServiceExt::<axum::extract::Request>::into_make_service(fixed),
-        )
-        .await;
-    });
+    tokio::spawn(vbank_server::listener::serve(
+        listener,
+        fixed,
+        limits,
+        std::future::pending(),
+    ));
 
     println!("ready {} http://{fixed_addr}/fixed", server.url());
     // The parent holds our stdin; its end (close or death) is our signal to stop.

@@ -17,7 +17,7 @@ pub mod time;
 
 pub use bank::BankCode;
 pub use ids::{CancellationId, ImpUid, MerchantUid};
-pub use merchant::{Channel, ChannelSecrets, Merchant, WebhookFormat, WebhookSettings};
+pub use merchant::{Channel, ChannelSecrets, Merchant, NoticeSources, WebhookFormat, WebhookSettings};
 pub use money::Won;
 pub use payment::{CancelEntry, Payment, VbankStatus, WireStatus};
 pub use provider::PgProvider;

@@ -210,5 +210,6 @@ fn channel_with(secrets: vbank_core::ChannelSecrets) -> vbank_core::Channel {
         mid: "test".into(),
         sandbox: true,
         secrets,
+        notice_sources: Default::default(),
     }
 }

@@ -105,10 +105,13 @@ pub struct HolderQuery {
 /// well-formed account number (10 to 16 digits, dashes allowed) as its customer 홍길동.
 pub async fn holder(
     State(sandbox): State<Arc<Sandbox>>,
-    axum::extract::Query(query): axum::extract::Query<HolderQuery>,
+    query: Result<axum::extract::Query<HolderQuery>, axum::extract::rejection::QueryRejection>,
 ) -> (StatusCode, Json<Value>) {
+    let Ok(axum::extract::Query(query)) = query else {
+        return crate::bad_request("send ?bank_code=004&bank_num=ACCOUNT_NUMBER");
+    };
     let Some(bank) = query.bank_code.as_deref().and_then(BankCode::from_kftc) else {
-        return (StatusCode::BAD_REQUEST, Json(json!({ "error": "unknown bank_code" })));
+        return crate::bad_request("unknown bank_code: give a 3-digit KFTC code, such as 004");
     };
     let number: String = query
         .bank_num

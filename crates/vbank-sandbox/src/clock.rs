@@ -2,7 +2,9 @@
 //! operators can make accounts expire without waiting.
 
 use crate::Sandbox;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -24,7 +26,9 @@ impl SandboxClock {
 
 impl Clock for SandboxClock {
     fn now(&self) -> UnixSeconds {
-        SystemClock.now() + self.offset_seconds.load(Ordering::SeqCst)
+        SystemClock
+            .now()
+            .saturating_add(self.offset_seconds.load(Ordering::SeqCst))
     }
 }
 
@@ -37,8 +41,26 @@ pub async fn get_clock(State(sandbox): State<Arc<Sandbox>>) -> Json<Value> {
     Json(json!({ "now": sandbox.clock.now() }))
 }
 
-pub async fn advance_clock(State(sandbox): State<Arc<Sandbox>>, Json(request): Json<AdvanceClock>) -> Json<Value> {
-    // Time only moves forward: a PG's clock never runs back.
-    sandbox.clock.advance(request.advance_seconds.max(0));
-    Json(json!({ "now": sandbox.clock.now() }))
+/// The furthest one request moves the clock: about a hundred years, far past any due date.
+const MAX_ADVANCE_SECONDS: i64 = 100 * 366 * 24 * 3600;
+
+pub async fn advance_clock(
+    State(sandbox): State<Arc<Sandbox>>,
+    body: Result<Json<AdvanceClock>, JsonRejection>,
+) -> (StatusCode, Json<Value>) {
+    let request = match body {
+        Ok(Json(request)) => request,
+        Err(rejection) => {
+            return crate::bad_request(format!(
+                "{}; send {{\"advance_seconds\": SECONDS}}",
+                rejection.body_text()
+            ))
+        }
+    };
+    if !(0..=MAX_ADVANCE_SECONDS).contains(&request.advance_seconds) {
+        // Time only moves forward (a PG's clock never runs back), and not past the year 2100.
+        return crate::bad_request(format!("advance_seconds must be between 0 and {MAX_ADVANCE_SECONDS}"));
+    }
+    sandbox.clock.advance(request.advance_seconds);
+    (StatusCode::OK, Json(json!({ "now": sandbox.clock.now() })))
 }

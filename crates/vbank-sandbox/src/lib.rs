@@ -123,6 +123,14 @@ impl Sandbox {
 }
 
 /// Where each PG's simulator lives under the sandbox's base URL.
+/// A control request the sandbox cannot take: `400 {"error": ...}`, saying what to send instead.
+pub(crate) fn bad_request(message: impl Into<String>) -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
+    (
+        axum::http::StatusCode::BAD_REQUEST,
+        axum::Json(serde_json::json!({ "error": message.into() })),
+    )
+}
+
 pub fn path_prefix(provider: PgProvider) -> &'static str {
     match provider {
         PgProvider::Html5Inicis => "/inicis",

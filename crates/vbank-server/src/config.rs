@@ -257,6 +257,23 @@ pub struct ServeArgs {
     /// Time limit of every PG call; past it the outcome is unknown and reconciled later.
     #[arg(long, env = "VBANK_PG_TIMEOUT", default_value = "10s", value_parser = duration)]
     pub pg_timeout: Duration,
+    /// A request's time limit, body included; past it the answer is 503 while its work
+    /// (a PG call, a commit) still finishes. Keep it above twice --pg-timeout.
+    #[arg(long, env = "VBANK_REQUEST_TIMEOUT", default_value = "60s", value_parser = duration)]
+    pub request_timeout: Duration,
+    /// A request's headers must arrive within this; an idle keep-alive connection is
+    /// closed after it too.
+    #[arg(long, env = "VBANK_HEADER_READ_TIMEOUT", default_value = "30s", value_parser = duration)]
+    pub header_read_timeout: Duration,
+    /// Request line and headers, in bytes (at least 8192); larger gets 431.
+    #[arg(long, env = "VBANK_MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
+    pub max_header_bytes: usize,
+    /// Open connections at most; past it, new ones wait until one closes.
+    #[arg(long, env = "VBANK_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// On SIGTERM or Ctrl-C, how long in-flight requests may take to finish.
+    #[arg(long, env = "VBANK_SHUTDOWN_GRACE", default_value = "30s", value_parser = duration)]
+    pub shutdown_grace: Duration,
     /// Status a revoked virtual account gets.
     #[arg(long, env = "VBANK_REVOKED_VBANK_STATUS", value_enum, default_value = "cancelled")]
     pub revoked_vbank_status: RevokedStatusArg,
@@ -294,6 +311,26 @@ pub struct SandboxArgs {
 pub enum MerchantCommand {
     /// Add a merchant with sandbox channels for every PG vbank has.
     Add(MerchantAddArgs),
+    /// Set the addresses a channel's PG notifications may come from (the PG publishes
+    /// them); without --allow, any address.
+    NoticeSources(NoticeSourcesArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct NoticeSourcesArgs {
+    #[arg(long, env = "VBANK_IMP_KEY")]
+    pub imp_key: String,
+    /// The channel, as i'mport's `pg` parameter names it (`tosspayments`, `html5_inicis.MID`).
+    #[arg(long)]
+    pub pg: String,
+    /// An address (`203.0.113.7`) or range (`203.0.113.0/24`); repeat for more.
+    #[arg(long = "allow", value_name = "ADDRESS_OR_RANGE")]
+    pub allow: Vec<String>,
+    #[arg(long, env = "VBANK_DATABASE_URL", default_value = "sqlite://vbank.db")]
+    pub database_url: String,
+    /// File holding the key PG credentials are sealed with; as for `vbank serve`.
+    #[arg(long, env = "VBANK_SECRETS_KEY_FILE")]
+    pub secrets_key_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

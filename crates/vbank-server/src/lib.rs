@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod edge;
 pub mod jobs;
+pub mod listener;
 pub mod observability;
 pub mod openapi;
 mod routes;

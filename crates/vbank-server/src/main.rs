@@ -8,8 +8,10 @@ use vbank_core::{WebhookFormat, WebhookSettings};
 use vbank_sandbox::{Sandbox, SandboxConfig};
 use vbank_server::cli;
 use vbank_server::config::{
-    Cli, Command, LogFormat, MerchantAddArgs, MerchantCommand, RevokedStatusArg, SandboxArgs, ServeArgs,
+    Cli, Command, LogFormat, MerchantAddArgs, MerchantCommand, NoticeSourcesArgs, RevokedStatusArg, SandboxArgs,
+    ServeArgs,
 };
+use vbank_server::listener::Limits;
 use vbank_server::server::{self, SandboxMode, ServeConfig};
 use vbank_server::services::merchants::{add_sandbox_merchant, MerchantSpec};
 use vbank_server::services::tokens::FailureLimits;
@@ -35,6 +37,7 @@ async fn main() -> ExitCode {
         Command::Vbank(command) => cli::vbank(command).await,
         Command::Webhooks(command) => cli::webhooks(command).await,
         Command::Merchant(MerchantCommand::Add(args)) => merchant_add(args).await,
+        Command::Merchant(MerchantCommand::NoticeSources(args)) => notice_sources(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -83,6 +86,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         trust_forwarded_for: args.trust_forwarded_for,
         secrets_key: secrets_key(args.secrets_key_file.as_deref())?,
+        limits: Limits {
+            max_connections: args.max_connections,
+            header_read_timeout: args.header_read_timeout,
+            max_header_bytes: args.max_header_bytes,
+            request_timeout: args.request_timeout,
+            shutdown_grace: args.shutdown_grace,
+        },
     };
     let running = server::start(config).await?;
     let url = running.url();
@@ -156,6 +166,41 @@ async fn merchant_add(args: MerchantAddArgs) -> anyhow::Result<()> {
         Some(secret) if !secret_given => println!("Webhook signing secret (Standard Webhooks): {secret}"),
         Some(_) => println!("Webhook signing secret: the one given (--webhook-secret)"),
         None => {}
+    }
+    Ok(())
+}
+
+async fn notice_sources(args: NoticeSourcesArgs) -> anyhow::Result<()> {
+    let sources = vbank_core::NoticeSources::parse(&args.allow.join(","))
+        .map_err(|problem| anyhow::anyhow!("--allow: {problem}"))?;
+    let store = vbank_store::open_with_key(&args.database_url, secrets_key(args.secrets_key_file.as_deref())?).await?;
+    let merchant = store.merchant_by_imp_key(&args.imp_key).await?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "no merchant has imp_key {}; check --imp-key and --database-url",
+            args.imp_key
+        )
+    })?;
+    let channels = store.channels(merchant.id).await?;
+    let channel = vbank_server::services::vbanks::select_channel(channels, Some(&args.pg)).map_err(|_| {
+        anyhow::anyhow!(
+            "merchant {} has no channel {}; name it as i'mport's pg parameter does (tosspayments, html5_inicis.MID)",
+            args.imp_key,
+            args.pg
+        )
+    })?;
+    store.set_notice_sources(channel.id, &sources).await?;
+    if sources.allows_any() {
+        println!(
+            "pg={}.{}: notifications from any address",
+            channel.provider.code(),
+            channel.mid
+        );
+    } else {
+        println!(
+            "pg={}.{}: notifications only from {sources}",
+            channel.provider.code(),
+            channel.mid
+        );
     }
     Ok(())
 }

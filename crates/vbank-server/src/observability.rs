@@ -35,6 +35,7 @@ pub struct Metrics {
     http_duration: HistogramVec,
     pg_calls: HistogramVec,
     webhook_attempts: IntCounterVec,
+    pg_notices: IntCounterVec,
     webhook_backlog: IntGauge,
     revokes_in_doubt: IntGauge,
 }
@@ -68,6 +69,15 @@ impl Metrics {
             ),
             &["outcome"],
         )?;
+        let pg_notices = IntCounterVec::new(
+            Opts::new(
+                "vbank_pg_notices_total",
+                "PG notifications received, by PG and outcome: applied; forged (signature, secret, source \
+                 address or the PG's own answer says no), unreadable and unknown_payment (unauthenticated \
+                 attempts); unconfirmed and failed (the PG resends).",
+            ),
+            &["pg", "outcome"],
+        )?;
         let webhook_backlog = IntGauge::new(
             "vbank_webhook_backlog",
             "Webhook deliveries waiting to be delivered (all merchants, all nodes).",
@@ -80,6 +90,7 @@ impl Metrics {
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(pg_calls.clone()))?;
         registry.register(Box::new(webhook_attempts.clone()))?;
+        registry.register(Box::new(pg_notices.clone()))?;
         registry.register(Box::new(webhook_backlog.clone()))?;
         registry.register(Box::new(revokes_in_doubt.clone()))?;
         Ok(Metrics {
@@ -88,6 +99,7 @@ impl Metrics {
             http_duration,
             pg_calls,
             webhook_attempts,
+            pg_notices,
             webhook_backlog,
             revokes_in_doubt,
         })
@@ -96,6 +108,11 @@ impl Metrics {
     /// Counts a webhook attempt: `delivered`, `retry` or `failed`.
     pub fn webhook_attempt(&self, outcome: &str) {
         self.webhook_attempts.with_label_values(&[outcome]).inc();
+    }
+
+    /// Counts a PG notification by what became of it.
+    pub fn pg_notice(&self, pg: &str, outcome: &str) {
+        self.pg_notices.with_label_values(&[pg, outcome]).inc();
     }
 
     /// The Prometheus text format, with the gauges read from the database now.
@@ -111,6 +128,16 @@ impl Metrics {
 }
 
 /// An incoming `X-Request-Id` worth keeping (a proxy's), or a fresh one.
+/// Makes sure the request carries a usable `X-Request-Id` (the client's, or a new one), so
+/// that every layer, and the answer, name the same id.
+pub fn ensure_request_id(request: &mut Request) -> String {
+    let request_id = request_id_for(request);
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        request.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    request_id
+}
+
 fn request_id_for(request: &Request) -> String {
     request
         .headers()

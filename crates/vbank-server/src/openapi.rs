@@ -62,8 +62,8 @@ Messages are Korean; send `Accept-Language: en` for English. Bodies may be JSON 
         sandbox::advance_clock,
         sandbox::account,
     ),
-    components(schemas(ErrorEnvelope)),
-    modifiers(&Security, &ErrorResponses),
+    components(schemas(ErrorEnvelope, sandbox::SandboxError)),
+    modifiers(&Security, &ErrorResponses, &NullableResponse),
     tags(
         (name = "i'mport", description = "i'mport (PortOne V1) endpoints, wire-compatible."),
         (name = "vbank", description = "vbank's own additions."),
@@ -99,7 +99,10 @@ pub async fn openapi_json() -> Response {
 
 /// Swagger UI for this document (redirects to `/docs/`; its assets are compiled in).
 #[utoipa::path(get, path = "/docs", tag = "operations",
-    responses((status = 303, description = "To `/docs/`, the Swagger UI page.")))]
+    responses(
+        (status = 303, description = "To `/docs/`, the Swagger UI page."),
+        (status = 200, description = "The Swagger UI page, for a client that follows the redirect.", content_type = "text/html"),
+    ))]
 #[allow(dead_code)] // served by utoipa_swagger_ui's router; documented here
 async fn swagger_ui() {}
 
@@ -137,6 +140,36 @@ impl Modify for Security {
             "imp_token_header",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-ImpTokenHeader"))),
         );
+    }
+}
+
+/// `response` is null whenever `code` is not 0, and i'mport answers some refusals with HTTP 200
+/// (a refund of an unknown payment: code 1). utoipa writes a generic `Option<T>` field as plain
+/// `T`, so every `Envelope_*` schema gets its `null` here.
+struct NullableResponse;
+
+impl Modify for NullableResponse {
+    fn modify(&self, openapi: &mut OpenApiDocument) {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        for (name, schema) in components.schemas.iter_mut() {
+            let RefOr::T(Schema::Object(envelope)) = schema else {
+                continue;
+            };
+            if !name.starts_with("Envelope_") {
+                continue;
+            }
+            if let Some(response) = envelope.properties.get_mut("response") {
+                let nullable = OneOfBuilder::new()
+                    .item(ObjectBuilder::new().schema_type(Type::Null))
+                    .item(response.clone())
+                    .description(Some("The answer; null when `code` is not 0."))
+                    .build();
+                *response = RefOr::T(Schema::OneOf(nullable));
+            }
+        }
     }
 }
 
@@ -186,6 +219,9 @@ impl Modify for ErrorResponses {
                 responses
                     .entry("405".into())
                     .or_insert_with(|| response("Method not allowed (code -1)."));
+                responses.entry("503".into()).or_insert_with(|| {
+                    response("Timed out (code -1); the work goes on, so look the payment up for the result.")
+                });
                 responses.entry("500".into()).or_insert_with(|| {
                     response("Internal error (code -1); the message carries the request id to quote.")
                 });
@@ -199,6 +235,13 @@ mod sandbox {
     #![allow(dead_code)]
     use serde::{Deserialize, Serialize};
     use utoipa::{IntoParams, ToSchema};
+
+    /// A control request the sandbox cannot take.
+    #[derive(Serialize, ToSchema)]
+    pub struct SandboxError {
+        /// What is wrong, and what to send instead.
+        pub error: String,
+    }
 
     /// A deposit at the sandbox bank into a virtual account.
     #[derive(Deserialize, ToSchema)]
@@ -227,6 +270,8 @@ mod sandbox {
     /// A jump of the sandbox clock; it only moves forward.
     #[derive(Deserialize, ToSchema)]
     pub struct AdvanceClock {
+        /// Seconds to move forward: 0 to about a hundred years.
+        #[schema(minimum = 0, maximum = 3_162_240_000_i64)]
         pub advance_seconds: i64,
     }
 
@@ -244,10 +289,14 @@ mod sandbox {
         pub pg: String,
         /// `issue`, `revoke`, `query`, `refund` or `notify`.
         pub operation: String,
-        /// `timeout_before_commit`, `timeout_after_commit`, `http_500`, `garbage`, or `drop` (notify only).
+        /// `timeout_before_commit`, `timeout_after_commit`, `http_500`, `garbage`, `slow` (acts and
+        /// answers, after `delay_ms`), or `drop` (notify only).
         pub fault: String,
         /// How many calls fail (1 unless given).
         pub count: Option<u32>,
+        /// How long a `slow` PG takes, in milliseconds (2000 unless given; at most 600000).
+        #[schema(maximum = 600_000)]
+        pub delay_ms: Option<u64>,
     }
 
     /// What the PG simulator recorded for an account.
@@ -275,21 +324,24 @@ mod sandbox {
 
     /// The buyer deposits at the sandbox bank; the PG notifies vbank as it would.
     #[utoipa::path(post, path = "/sandbox/bank/deposits", tag = "sandbox", request_body = DepositRequest,
-        responses((status = 200, description = "Accepted, or refused with the reason.", body = DepositAnswer)))]
+        responses(
+            (status = 200, description = "Accepted, or refused with the reason.", body = DepositAnswer),
+            (status = 400, description = "Not a deposit request (`accepted` false, with the reason).", body = DepositAnswer),
+        ))]
     pub async fn deposit() {}
 
     /// The holder of an account at the sandbox bank (what `GET /vbanks/holder` asks in sandbox mode).
     #[utoipa::path(get, path = "/sandbox/bank/holder", tag = "sandbox", params(HolderQuery), responses(
         (status = 200, description = "`{\"bank_holder\": NAME}`", content_type = "application/json"),
-        (status = 400, description = "Unknown bank code."),
-        (status = 404, description = "No such account."),
+        (status = 400, description = "Unknown bank code.", body = SandboxError),
+        (status = 404, description = "No such account.", body = SandboxError),
     ))]
     pub async fn holder() {}
 
     /// Arms a fault in a PG simulator.
     #[utoipa::path(post, path = "/sandbox/faults", tag = "sandbox", request_body = FaultRequest, responses(
         (status = 200, description = "`{\"armed\": true}`", content_type = "application/json"),
-        (status = 400, description = "Unknown PG, or a fault that does not go with the operation."),
+        (status = 400, description = "Not a fault request, an unknown PG, or a fault that does not go with the operation.", body = SandboxError),
     ))]
     pub async fn faults() {}
 
@@ -300,7 +352,10 @@ mod sandbox {
 
     /// Moves the sandbox clock forward (the bank then refuses deposits past an account's due time).
     #[utoipa::path(post, path = "/sandbox/clock", tag = "sandbox", request_body = AdvanceClock,
-        responses((status = 200, description = "The new time.", body = ClockAnswer)))]
+        responses(
+            (status = 200, description = "The new time.", body = ClockAnswer),
+            (status = 400, description = "Not a clock request, or `advance_seconds` out of 0 to about a hundred years.", body = SandboxError),
+        ))]
     pub async fn advance_clock() {}
 
     /// What the PG simulator recorded for an account.
@@ -308,7 +363,7 @@ mod sandbox {
         params(("account_number" = String, Path, description = "`vbank_num` of the payment")),
         responses(
             (status = 200, description = "The PG's record.", body = AccountAnswer),
-            (status = 404, description = "No PG simulator issued this account."),
+            (status = 404, description = "No PG simulator issued this account.", body = SandboxError),
         ))]
     pub async fn account() {}
 }

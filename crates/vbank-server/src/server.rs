@@ -2,12 +2,13 @@
 
 use crate::app::{AppState, Settings};
 use crate::edge::envelope::{language_layer, method_not_allowed, route_not_found};
+use crate::listener::{request_deadline, Limits};
 use crate::observability::{request_layer, Metrics};
 use crate::services::merchants::{add_sandbox_merchant, random_text, MerchantSpec};
 use crate::services::tokens::{FailureLimits, TokenService};
 use anyhow::Context;
 use axum::extract::Request;
-use axum::{middleware, Router, ServiceExt};
+use axum::{middleware, Router};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +54,8 @@ pub struct ServeConfig {
     /// Take the client's address from the last `X-Forwarded-For` entry (set by a load
     /// balancer in front) instead of the TCP peer.
     pub trust_forwarded_for: bool,
+    /// Connections, header size, timeouts, shutdown grace.
+    pub limits: Limits,
 }
 
 /// i'mport's retry schedule for webhooks (api.md A7): about a day in all.
@@ -82,6 +85,7 @@ impl ServeConfig {
             token_failure_limits: FailureLimits::default(),
             trust_forwarded_for: false,
             secrets_key: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -98,7 +102,7 @@ pub struct RunningServer {
     pub demo_merchant: Option<DemoMerchant>,
     pub sandbox: Option<Arc<Sandbox>>,
     shutdown: Option<oneshot::Sender<()>>,
-    task: JoinHandle<std::io::Result<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
     stop_jobs: watch::Sender<bool>,
     jobs: Vec<JoinHandle<()>>,
 }
@@ -108,12 +112,15 @@ impl RunningServer {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting connections, finishes in-flight requests and returns.
-    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+    /// Stops accepting connections, lets in-flight requests finish (within the shutdown
+    /// grace), stops the background jobs and returns. Later calls do nothing.
+    pub async fn shutdown(&mut self) -> anyhow::Result<()> {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-        (&mut self.task).await??;
+        if let Some(task) = self.task.take() {
+            task.await??;
+        }
         let _ = self.stop_jobs.send(true);
         for job in self.jobs.drain(..) {
             let _ = job.await;
@@ -122,7 +129,7 @@ impl RunningServer {
     }
 
     /// Runs until the process is asked to stop (Ctrl-C or SIGTERM).
-    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+    pub async fn run_until_signal(mut self) -> anyhow::Result<()> {
         shutdown_signal().await;
         tracing::info!("shutting down: finishing in-flight requests");
         self.shutdown().await
@@ -176,14 +183,20 @@ fn trim_trailing_slash(mut request: Request) -> Request {
     request
 }
 
-/// The layers every answer of the server passes through: the request id and metrics, the
-/// language of messages, and trailing slashes (`/payments/findAll/{m}/`) trimmed before routing.
-pub fn with_edge_layers(router: Router, metrics: Arc<Metrics>) -> MapRequest<Router, fn(Request) -> Request> {
-    // Per route (so that the route template is known), outermost last: the request id and
-    // metrics wrap everything, including the language of the answer.
+/// The layers every answer of the server passes through: the request's own task and its
+/// deadline, the request id and metrics, the language of messages, and trailing slashes
+/// (`/payments/findAll/{m}/`) trimmed before routing.
+pub fn with_edge_layers(
+    router: Router,
+    metrics: Arc<Metrics>,
+    request_timeout: Duration,
+) -> MapRequest<Router, fn(Request) -> Request> {
+    // Per route (so that the route template is known), outermost last: the deadline wraps
+    // everything; the request id and metrics wrap the language of the answer.
     let router = router
         .layer(middleware::from_fn(language_layer))
-        .layer(middleware::from_fn_with_state(metrics, request_layer));
+        .layer(middleware::from_fn_with_state(metrics, request_layer))
+        .layer(middleware::from_fn_with_state(request_timeout, request_deadline));
     MapRequestLayer::new(trim_trailing_slash as fn(Request) -> Request).layer(router)
 }
 
@@ -270,25 +283,19 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
     if let Some(sandbox) = &sandbox {
         router = router.merge(sandbox.router());
     }
-    let app = with_edge_layers(router, metrics);
+    let app = with_edge_layers(router, metrics, config.limits.request_timeout);
 
     let (shutdown_sender, shutdown_receiver) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
-        )
-        .with_graceful_shutdown(async {
-            let _ = shutdown_receiver.await;
-        })
-        .await
-    });
+    let limits = config.limits;
+    let task = tokio::spawn(crate::listener::serve(listener, app, limits, async {
+        let _ = shutdown_receiver.await;
+    }));
     Ok(RunningServer {
         addr,
         demo_merchant,
         sandbox,
         shutdown: Some(shutdown_sender),
-        task,
+        task: Some(task),
         stop_jobs,
         jobs,
     })

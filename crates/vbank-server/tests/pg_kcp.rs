@@ -107,6 +107,7 @@ fn sandbox_channel() -> Channel {
         mid,
         sandbox: true,
         secrets,
+        notice_sources: Default::default(),
     }
 }
 

@@ -103,6 +103,7 @@ fn sandbox_channel() -> Channel {
         mid,
         sandbox: true,
         secrets,
+        notice_sources: Default::default(),
     }
 }
 

@@ -20,8 +20,8 @@ pub use sqlite::SqliteStore;
 use async_trait::async_trait;
 use vbank_core::lifecycle::Decision;
 use vbank_core::{
-    Channel, ChannelSecrets, ImpUid, Merchant, Payment, PgProvider, UnixSeconds, VbankStatus, WebhookFormat,
-    WebhookSettings,
+    Channel, ChannelSecrets, ImpUid, Merchant, NoticeSources, Payment, PgProvider, UnixSeconds, VbankStatus,
+    WebhookFormat, WebhookSettings,
 };
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -128,6 +128,8 @@ pub trait Store: Send + Sync + 'static {
     async fn channels(&self, merchant_id: i64) -> StoreResult<Vec<Channel>>;
     async fn channel(&self, channel_id: i64) -> StoreResult<Option<Channel>>;
     async fn update_channel_secrets(&self, channel_id: i64, secrets: &ChannelSecrets) -> StoreResult<()>;
+    /// Sets where the channel's PG notifications may come from.
+    async fn set_notice_sources(&self, channel_id: i64, sources: &NoticeSources) -> StoreResult<()>;
 
     /// The named server key, created from `candidate` if it does not exist yet. Every
     /// node gets the same value.

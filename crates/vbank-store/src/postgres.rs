@@ -20,8 +20,8 @@ use std::str::FromStr;
 use std::time::Duration;
 use vbank_core::lifecycle::{Decision, Transition};
 use vbank_core::{
-    CancelEntry, CancellationId, Channel, ChannelSecrets, ImpUid, Merchant, Payment, PgProvider, UnixSeconds,
-    WebhookFormat,
+    CancelEntry, CancellationId, Channel, ChannelSecrets, ImpUid, Merchant, NoticeSources, Payment, PgProvider,
+    UnixSeconds, WebhookFormat,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -287,6 +287,7 @@ impl Store for PostgresStore {
                 mid: channel.mid.clone(),
                 sandbox: channel.sandbox,
                 secrets: channel.secrets.clone(),
+                notice_sources: vbank_core::NoticeSources::any(),
             });
         }
         tx.commit().await?;
@@ -320,7 +321,7 @@ impl Store for PostgresStore {
 
     async fn channels(&self, merchant_id: i64) -> StoreResult<Vec<Channel>> {
         sqlx::query(
-            "SELECT id, merchant_id, pg_provider, mid, sandbox, secrets FROM channels \
+            "SELECT id, merchant_id, pg_provider, mid, sandbox, secrets, notice_sources FROM channels \
              WHERE merchant_id = $1 ORDER BY position",
         )
         .bind(merchant_id)
@@ -332,18 +333,29 @@ impl Store for PostgresStore {
     }
 
     async fn channel(&self, channel_id: i64) -> StoreResult<Option<Channel>> {
-        sqlx::query("SELECT id, merchant_id, pg_provider, mid, sandbox, secrets FROM channels WHERE id = $1")
-            .bind(channel_id)
-            .fetch_optional(&self.reader)
-            .await?
-            .as_ref()
-            .map(|row| channel_from_row(row, &self.secrets_key))
-            .transpose()
+        sqlx::query(
+            "SELECT id, merchant_id, pg_provider, mid, sandbox, secrets, notice_sources FROM channels WHERE id = $1",
+        )
+        .bind(channel_id)
+        .fetch_optional(&self.reader)
+        .await?
+        .as_ref()
+        .map(|row| channel_from_row(row, &self.secrets_key))
+        .transpose()
     }
 
     async fn update_channel_secrets(&self, channel_id: i64, secrets: &ChannelSecrets) -> StoreResult<()> {
         sqlx::query("UPDATE channels SET secrets = $1 WHERE id = $2")
             .bind(self.secrets_key.seal(secrets)?)
+            .bind(channel_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn set_notice_sources(&self, channel_id: i64, sources: &NoticeSources) -> StoreResult<()> {
+        sqlx::query("UPDATE channels SET notice_sources = $1 WHERE id = $2")
+            .bind(sources.to_string())
             .bind(channel_id)
             .execute(&self.writer)
             .await?;

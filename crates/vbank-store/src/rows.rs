@@ -8,8 +8,8 @@ use sqlx::{Decode, Postgres, QueryBuilder, Row, Type};
 use std::str::FromStr;
 use vbank_core::payment::{Buyer, VirtualAccount};
 use vbank_core::{
-    BankCode, CancelEntry, CancellationId, Channel, ImpUid, Merchant, MerchantUid, Payment, PgProvider, VbankStatus,
-    WebhookFormat, WebhookSettings, Won,
+    BankCode, CancelEntry, CancellationId, Channel, ImpUid, Merchant, MerchantUid, NoticeSources, Payment, PgProvider,
+    VbankStatus, WebhookFormat, WebhookSettings, Won,
 };
 
 /// A column type both backends decode.
@@ -119,6 +119,7 @@ pub(crate) fn channel_from_row(row: &impl StoreRow, key: &SecretsKey) -> StoreRe
         mid: row.get("mid")?,
         sandbox: row.get("sandbox")?,
         secrets: key.open(&secrets)?,
+        notice_sources: NoticeSources::parse(&row.get::<String>("notice_sources")?).map_err(corrupt)?,
     })
 }
 

@@ -34,7 +34,8 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use vbank_core::lifecycle::{Decision, Transition};
 use vbank_core::{
-    CancellationId, Channel, ChannelSecrets, ImpUid, Merchant, Payment, PgProvider, UnixSeconds, WebhookFormat,
+    CancellationId, Channel, ChannelSecrets, ImpUid, Merchant, NoticeSources, Payment, PgProvider, UnixSeconds,
+    WebhookFormat,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -217,7 +218,8 @@ static RECONCILE_DUE: LazyLock<String> = LazyLock::new(|| {
          AND status IN ('ready', 'revoke_in_doubt') ORDER BY reconcile_at LIMIT ?"
     )
 });
-const CHANNEL_BY_ID: &str = "SELECT id, merchant_id, pg_provider, mid, sandbox, secrets FROM channels WHERE id = ?";
+const CHANNEL_BY_ID: &str =
+    "SELECT id, merchant_id, pg_provider, mid, sandbox, secrets, notice_sources FROM channels WHERE id = ?";
 static MERCHANT_BY_IMP_KEY: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {MERCHANT_COLUMNS} FROM merchants WHERE imp_key = ?"));
 
@@ -426,6 +428,7 @@ fn create_merchant(
             mid: channel.mid.clone(),
             sandbox: channel.sandbox,
             secrets: channel.secrets.clone(),
+            notice_sources: vbank_core::NoticeSources::any(),
         });
     }
     Ok((
@@ -722,7 +725,7 @@ impl Store for SqliteStore {
         let key = self.secrets_key.clone();
         self.read(move |db| {
             let mut statement = db.prepare_cached(
-                "SELECT id, merchant_id, pg_provider, mid, sandbox, secrets FROM channels \
+                "SELECT id, merchant_id, pg_provider, mid, sandbox, secrets, notice_sources FROM channels \
                  WHERE merchant_id = ? ORDER BY position",
             )?;
             let mut rows = statement.query([merchant_id])?;
@@ -751,6 +754,17 @@ impl Store for SqliteStore {
             .write(move |tx| {
                 tx.prepare_cached("UPDATE channels SET secrets = ? WHERE id = ?")?
                     .execute(params![secrets, channel_id])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn set_notice_sources(&self, channel_id: i64, sources: &NoticeSources) -> StoreResult<()> {
+        let sources = sources.to_string();
+        self.writer
+            .write(move |tx| {
+                tx.prepare_cached("UPDATE channels SET notice_sources = ? WHERE id = ?")?
+                    .execute(params![sources, channel_id])?;
                 Ok(())
             })
             .await

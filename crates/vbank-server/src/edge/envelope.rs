@@ -1,7 +1,7 @@
 //! The i'mport envelope and the error mapping of api.md A2.
 
 use axum::extract::Request;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -21,15 +21,24 @@ tokio::task_local! {
 
 /// Picks the language for the request's answers from `Accept-Language`.
 pub async fn language_layer(request: Request, next: Next) -> Response {
-    let language = request
-        .headers()
+    let language = language_of(request.headers());
+    LANGUAGE.scope(language, next.run(request)).await
+}
+
+/// The language `Accept-Language` asks for: English on `en...`, else Korean.
+pub fn language_of(headers: &HeaderMap) -> Language {
+    headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(',').next())
         .map(|first| first.trim().to_ascii_lowercase())
         .filter(|first| first.starts_with("en"))
-        .map_or(Language::Korean, |_| Language::English);
-    LANGUAGE.scope(language, next.run(request)).await
+        .map_or(Language::Korean, |_| Language::English)
+}
+
+/// An error answer in `language`, for the layers outside `language_layer`.
+pub fn error_in(language: Language, error: ApiError) -> Response {
+    LANGUAGE.sync_scope(language, || error.into_response())
 }
 
 fn language() -> Language {
@@ -142,6 +151,9 @@ pub enum ApiError {
     BodyTooLarge { limit: usize },
     /// 429, -1: too many failed attempts; try again after `retry_after` seconds.
     TooManyRequests { retry_after: u64 },
+    /// 503, -1: the request ran out of time; its work goes on (a revoke the PG took is
+    /// recorded), so the payment shows the result.
+    TimedOut,
     /// 500, -1: our fault. The message carries the request id (`X-Request-Id`), which the
     /// logs carry too; no other message has it, so that i'mport's stay exact.
     Internal { request_id: String },
@@ -216,6 +228,16 @@ impl ApiError {
                 Text::new(
                     format!("인증 실패가 너무 많습니다. {retry_after}초 후에 다시 시도하세요."),
                     format!("Too many failed attempts; try again in {retry_after} seconds."),
+                )
+                .pick()
+                .into(),
+            ),
+            ApiError::TimedOut => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                -1,
+                Text::new(
+                    "요청 처리 시간이 초과되었습니다. 처리는 계속되니 결제건을 조회해 결과를 확인하세요.",
+                    "The request timed out. Its work goes on: look the payment up for the result.",
                 )
                 .pick()
                 .into(),

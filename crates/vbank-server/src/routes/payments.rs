@@ -322,7 +322,7 @@ fn parse_refund(fields: &Fields, raw_query: Option<&str>) -> ApiResult<RefundInp
 
 /// A refund after deposit, whole or partial. Takes `Idempotency-Key`.
 #[utoipa::path(post, path = "/payments/cancel", tag = "i'mport", security(("bearer" = []), ("imp_token_header" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for the same key.")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for the same key: 1 to 255 visible ASCII characters.", pattern = r"^[!-~]{1,255}$")),
     request_body(content((RefundRequest = "application/json"), (RefundRequest = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Refunded (code 0); refused by a rule (code 1, e.g. `취소할 결제건이 존재하지 않습니다.`) or by the PG (code -1).", body = Envelope<PaymentJson>),

@@ -153,7 +153,7 @@ fn parse_issue(fields: &Fields, raw_query: Option<&str>) -> ApiResult<IssueInput
 
 /// Issues a virtual account through the PG of `pg`. Takes `Idempotency-Key`.
 #[utoipa::path(post, path = "/vbanks", tag = "i'mport", security(("bearer" = []), ("imp_token_header" = [])),
-    params(PgApiKeyQuery, ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for the same key; other parameters with it are a 400.")),
+    params(PgApiKeyQuery, ("Idempotency-Key" = Option<String>, Header, description = "Replays the first answer for the same key (1 to 255 visible ASCII characters); other parameters with it are a 400.", pattern = r"^[!-~]{1,255}$")),
     request_body(content((IssueVbankRequest = "application/json"), (IssueVbankRequest = "application/x-www-form-urlencoded"))),
     responses(
         (status = 200, description = "Issued (code 0); or the PG refused (code -1, `[code] message`).", body = Envelope<PaymentJson>),

@@ -7,6 +7,7 @@ use crate::app::AppState;
 use crate::edge::ApiResult;
 use crate::observability::pg_call;
 use crate::services::payments::{apply_fact_to_seen, fact_of};
+use std::net::IpAddr;
 use vbank_core::lifecycle::{PgFact, DEFAULT_REVOKE_REASON};
 use vbank_core::{ImpUid, Payment, PgProvider};
 use vbank_pg::{Acknowledgement, Authenticity, Notice, NoticeEvent, NoticeReference, Target};
@@ -21,25 +22,40 @@ pub enum NoticeRejection {
     Unconfirmed(String),
 }
 
-/// Handles one notification and returns the acknowledgement to answer with.
+impl NoticeRejection {
+    /// The metric label.
+    fn outcome(&self) -> &'static str {
+        match self {
+            NoticeRejection::Unreadable(_) => "unreadable",
+            NoticeRejection::UnknownPayment => "unknown_payment",
+            NoticeRejection::Forged(_) => "forged",
+            NoticeRejection::Unconfirmed(_) => "unconfirmed",
+        }
+    }
+}
+
+/// Handles one notification from `source` and returns the acknowledgement to answer with.
 pub async fn receive(
     state: &AppState,
     provider: PgProvider,
+    source: Option<IpAddr>,
     content_type: Option<&str>,
     body: &[u8],
 ) -> Acknowledgement {
     let connector = state.connectors.get(provider);
-    match handle(state, provider, content_type, body).await {
-        Ok(Ok(())) => connector.acknowledge(true),
+    let (outcome, acknowledgement) = match handle(state, provider, source, content_type, body).await {
+        Ok(Ok(())) => ("applied", connector.acknowledge(true)),
         Ok(Err(rejection)) => {
-            tracing::warn!(%provider, ?rejection, "PG notification refused; nothing changed");
-            connector.acknowledge(false)
+            tracing::warn!(%provider, ?source, ?rejection, "PG notification refused; nothing changed");
+            (rejection.outcome(), connector.acknowledge(false))
         }
         Err(error) => {
             tracing::error!(%provider, ?error, "PG notification failed; the PG will resend");
-            connector.acknowledge(false)
+            ("failed", connector.acknowledge(false))
         }
-    }
+    };
+    state.metrics.pg_notice(provider.code(), outcome);
+    acknowledgement
 }
 
 async fn find_payment(state: &AppState, provider: PgProvider, notice: &Notice) -> ApiResult<Option<Payment>> {
@@ -56,6 +72,7 @@ async fn find_payment(state: &AppState, provider: PgProvider, notice: &Notice) -
 async fn handle(
     state: &AppState,
     provider: PgProvider,
+    source: Option<IpAddr>,
     content_type: Option<&str>,
     body: &[u8],
 ) -> ApiResult<Result<(), NoticeRejection>> {
@@ -84,6 +101,16 @@ async fn handle(
     let Some(channel) = state.store.channel(payment.channel_id).await? else {
         return Ok(Err(NoticeRejection::Unconfirmed("channel is gone".into())));
     };
+    let allowed =
+        channel.notice_sources.allows_any() || source.is_some_and(|source| channel.notice_sources.allows(source));
+    if !allowed {
+        let why = "the notification came from an address this channel does not allow";
+        state
+            .store
+            .record_event(&payment.imp_uid, now, "notice_refused", why)
+            .await?;
+        return Ok(Err(NoticeRejection::Forged(why)));
+    }
     let fact = match connector.authenticate(&notice, &channel, payment.pg_secret.as_deref()) {
         Authenticity::Forged(why) => {
             state

@@ -44,7 +44,7 @@ fn pg_unreachable(reason: &str) -> ApiError {
 }
 
 /// The merchant's channel that `pg` names, or the default (first) one.
-fn select_channel(channels: Vec<Channel>, pg: Option<&str>) -> ApiResult<Channel> {
+pub fn select_channel(channels: Vec<Channel>, pg: Option<&str>) -> ApiResult<Channel> {
     let no_channel = |pg: &str| {
         ApiError::bad_input(
             "pg",
