@@ -16,6 +16,7 @@ use std::time::Instant;
 use tracing::Instrument;
 use vbank_core::{ImpUid, PgProvider};
 use vbank_pg::{PgError, RevokeOutcome};
+use vbank_store::HistoryNote;
 
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -238,6 +239,28 @@ pub async fn pg_call<T: PgCallOutcome>(
     imp_uid: Option<&ImpUid>,
     call: impl Future<Output = T>,
 ) -> T {
+    let (result, note) = pg_call_noted(state, provider, operation, call).await;
+    if let Some(imp_uid) = imp_uid {
+        // History is a convenience for operators; a failure to write it must not fail the call.
+        if let Err(error) = state
+            .store
+            .record_event(imp_uid, state.clock.now(), note.kind, &note.detail)
+            .await
+        {
+            tracing::warn!(%error, "could not record a PG call in the payment's history");
+        }
+    }
+    result
+}
+
+/// As [`pg_call`], but the history line is handed back, for the caller to write in the
+/// transition that follows the call (one commit fewer on the hot path).
+pub async fn pg_call_noted<T: PgCallOutcome>(
+    state: &AppState,
+    provider: PgProvider,
+    operation: &'static str,
+    call: impl Future<Output = T>,
+) -> (T, HistoryNote) {
     let started = Instant::now();
     let result = call.await;
     let elapsed = started.elapsed();
@@ -254,20 +277,13 @@ pub async fn pg_call<T: PgCallOutcome>(
         elapsed_ms = elapsed.as_millis() as u64,
         "PG call"
     );
-    if let Some(imp_uid) = imp_uid {
-        let detail = format!(
+    let note = HistoryNote {
+        kind: "pg_call",
+        detail: format!(
             "{} {operation}: {outcome} ({} ms)",
             provider.code(),
             elapsed.as_millis()
-        );
-        // History is a convenience for operators; a failure to write it must not fail the call.
-        if let Err(error) = state
-            .store
-            .record_event(imp_uid, state.clock.now(), "pg_call", &detail)
-            .await
-        {
-            tracing::warn!(%error, "could not record a PG call in the payment's history");
-        }
-    }
-    result
+        ),
+    };
+    (result, note)
 }

@@ -79,6 +79,24 @@ pub struct TokenRecord {
     pub expires_at: UnixSeconds,
 }
 
+/// A line for a payment's history that rides in the transaction of a transition (a PG
+/// call's outcome, say), written whether or not the transition applies: one commit
+/// fewer than a history row of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryNote {
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+/// How a PG notification names its payment.
+#[derive(Debug, Clone, Copy)]
+pub enum NoticeKey<'a> {
+    /// By the order id vbank gave the PG.
+    ImpUid(&'a ImpUid),
+    /// By the PG's own transaction id.
+    PgTid(PgProvider, &'a str),
+}
+
 /// What the store did with a decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransitionOutcome {
@@ -161,6 +179,24 @@ pub trait Store: Send + Sync + 'static {
             ))),
         }
     }
+    /// The payment a PG notification names, with its channel (whose keys and allowed
+    /// sources judge the notification), any merchant's.
+    async fn payment_for_notice(&self, key: NoticeKey<'_>) -> StoreResult<Option<(Payment, Channel)>> {
+        let payment = match key {
+            NoticeKey::ImpUid(imp_uid) => self.payment_for_pg(imp_uid).await?,
+            NoticeKey::PgTid(provider, pg_tid) => self.payment_by_pg_tid(provider, pg_tid).await?,
+        };
+        let Some(payment) = payment else {
+            return Ok(None);
+        };
+        match self.channel(payment.channel_id).await? {
+            Some(channel) => Ok(Some((payment, channel))),
+            None => Err(StoreError::Corrupt(format!(
+                "channel {} of {} is gone",
+                payment.channel_id, payment.imp_uid
+            ))),
+        }
+    }
     /// Any merchant's payment, for PG notifications that name it by the order id vbank gave.
     async fn payment_for_pg(&self, imp_uid: &ImpUid) -> StoreResult<Option<Payment>>;
     /// The payment a PG transaction id belongs to, for PG notifications.
@@ -177,12 +213,13 @@ pub trait Store: Send + Sync + 'static {
     async fn list_payments(&self, merchant_id: i64, filter: &PaymentFilter) -> StoreResult<(u64, Vec<Payment>)>;
 
     /// Loads the payment under the write lock, asks `decide`, and commits what it
-    /// returns with its outbox event; `audit` is recorded with it.
+    /// returns with its outbox event; `audit` is recorded with it, and `notes` in any case.
     async fn transition(
         &self,
         imp_uid: &ImpUid,
         now: UnixSeconds,
         audit: &str,
+        notes: Vec<HistoryNote>,
         decide: Decide,
     ) -> StoreResult<TransitionOutcome>;
 

@@ -8,9 +8,9 @@ use crate::rows::{
     payment_from_row, push_filter, token_from_row, ABANDONED_AFTER_SECONDS, MERCHANT_COLUMNS, PAYMENT_COLUMNS,
 };
 use crate::{
-    missing_versions, Backlog, Decide, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryState, IdempotencyClaim,
-    NewMerchant, PaymentEvent, PaymentFilter, SecretsKey, Store, StoreError, StoreResult, TokenRecord,
-    TransitionOutcome,
+    missing_versions, Backlog, Decide, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryState, HistoryNote,
+    IdempotencyClaim, NewMerchant, PaymentEvent, PaymentFilter, SecretsKey, Store, StoreError, StoreResult,
+    TokenRecord, TransitionOutcome,
 };
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
@@ -565,6 +565,7 @@ impl Store for PostgresStore {
         imp_uid: &ImpUid,
         now: UnixSeconds,
         audit: &str,
+        notes: Vec<HistoryNote>,
         decide: Decide,
     ) -> StoreResult<TransitionOutcome> {
         let mut tx = self.writer.begin().await?;
@@ -577,6 +578,9 @@ impl Store for PostgresStore {
         let Some(payment) = hydrate(&mut *tx, row.into_iter().collect()).await?.pop() else {
             return Ok(TransitionOutcome::NotFound);
         };
+        for note in &notes {
+            insert_event(&mut tx, imp_uid, now, note.kind, &note.detail).await?;
+        }
         match decide(&payment) {
             Decision::Apply(transition) => {
                 let detail = format!(
@@ -592,7 +596,12 @@ impl Store for PostgresStore {
                 Ok(TransitionOutcome::Applied(transition.payment))
             }
             unchanged @ Decision::AlreadyRecorded => {
-                tx.rollback().await?;
+                // Nothing to change; the notes, if any, are kept.
+                if notes.is_empty() {
+                    tx.rollback().await?;
+                } else {
+                    tx.commit().await?;
+                }
                 Ok(TransitionOutcome::Unchanged(payment, unchanged))
             }
             Decision::Anomaly(anomaly) => {

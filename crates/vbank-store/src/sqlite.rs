@@ -18,9 +18,9 @@ use crate::rows::{
     PAYMENT_COLUMNS, PAYMENT_COLUMN_NAMES,
 };
 use crate::{
-    missing_versions, Backlog, Decide, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryState, IdempotencyClaim,
-    NewMerchant, PaymentEvent, PaymentFilter, SecretsKey, Store, StoreError, StoreResult, TokenRecord,
-    TransitionOutcome,
+    missing_versions, Backlog, Decide, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryState, HistoryNote,
+    IdempotencyClaim, NewMerchant, NoticeKey, PaymentEvent, PaymentFilter, SecretsKey, Store, StoreError, StoreResult,
+    TokenRecord, TransitionOutcome,
 };
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
@@ -503,11 +503,15 @@ fn transition(
     imp_uid: &ImpUid,
     now: UnixSeconds,
     audit: &str,
+    notes: &[HistoryNote],
     decide: Decide,
 ) -> StoreResult<TransitionOutcome> {
     let Some(payment) = load_payments(connection, &PAYMENT_BY_IMP_UID, [imp_uid.as_str()])?.pop() else {
         return Ok(TransitionOutcome::NotFound);
     };
+    for note in notes {
+        insert_event(connection, imp_uid, now, note.kind, &note.detail)?;
+    }
     match decide(&payment) {
         Decision::Apply(transition) => {
             write_transition(connection, &transition)?;
@@ -881,6 +885,40 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn payment_for_notice(&self, key: NoticeKey<'_>) -> StoreResult<Option<(Payment, Channel)>> {
+        // One trip to a reader thread for both rows: a notice follows nearly every revoke.
+        let (imp_uid, pg_tid) = match key {
+            NoticeKey::ImpUid(imp_uid) => (Some(imp_uid.clone()), None),
+            NoticeKey::PgTid(provider, pg_tid) => (None, Some((provider, pg_tid.to_owned()))),
+        };
+        let key = self.secrets_key.clone();
+        self.read(move |db| {
+            let payment = match (&imp_uid, &pg_tid) {
+                (Some(imp_uid), _) => load_payments(db, &PAYMENT_BY_IMP_UID, [imp_uid.as_str()])?.pop(),
+                (None, Some((provider, pg_tid))) => {
+                    load_payments(db, &PAYMENT_BY_PG_TID, params![provider.code(), pg_tid])?.pop()
+                }
+                (None, None) => None,
+            };
+            let Some(payment) = payment else {
+                return Ok(None);
+            };
+            let mut statement = db.prepare_cached(CHANNEL_BY_ID)?;
+            let mut rows = statement.query([payment.channel_id])?;
+            match rows.next()? {
+                Some(row) => {
+                    let channel = channel_from_row(row, &key)?;
+                    Ok(Some((payment, channel)))
+                }
+                None => Err(StoreError::Corrupt(format!(
+                    "channel {} of {} is gone",
+                    payment.channel_id, payment.imp_uid
+                ))),
+            }
+        })
+        .await
+    }
+
     async fn payment_by_pg_tid(&self, provider: PgProvider, pg_tid: &str) -> StoreResult<Option<Payment>> {
         let pg_tid = pg_tid.to_owned();
         self.read(move |db| Ok(load_payments(db, &PAYMENT_BY_PG_TID, params![provider.code(), pg_tid])?.pop()))
@@ -959,11 +997,12 @@ impl Store for SqliteStore {
         imp_uid: &ImpUid,
         now: UnixSeconds,
         audit: &str,
+        notes: Vec<HistoryNote>,
         decide: Decide,
     ) -> StoreResult<TransitionOutcome> {
         let (imp_uid, audit) = (imp_uid.clone(), audit.to_owned());
         self.writer
-            .write(move |tx| transition(tx, &imp_uid, now, &audit, decide))
+            .write(move |tx| transition(tx, &imp_uid, now, &audit, &notes, decide))
             .await
     }
 

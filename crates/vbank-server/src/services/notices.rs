@@ -9,8 +9,9 @@ use crate::observability::pg_call;
 use crate::services::payments::{apply_fact_to_seen, fact_of};
 use std::net::IpAddr;
 use vbank_core::lifecycle::{PgFact, DEFAULT_REVOKE_REASON};
-use vbank_core::{ImpUid, Payment, PgProvider};
+use vbank_core::{Channel, ImpUid, Payment, PgProvider};
 use vbank_pg::{Acknowledgement, Authenticity, Notice, NoticeEvent, NoticeReference, Target};
+use vbank_store::NoticeKey;
 
 /// Why a notification was not applied.
 #[derive(Debug)]
@@ -58,15 +59,20 @@ pub async fn receive(
     acknowledgement
 }
 
-async fn find_payment(state: &AppState, provider: PgProvider, notice: &Notice) -> ApiResult<Option<Payment>> {
-    let payment = match &notice.reference {
-        NoticeReference::PgTid(tid) => state.store.payment_by_pg_tid(provider, tid).await?,
+/// The payment the notice names, with its channel, if it is this PG's.
+async fn find_payment(
+    state: &AppState,
+    provider: PgProvider,
+    notice: &Notice,
+) -> ApiResult<Option<(Payment, Channel)>> {
+    let found = match &notice.reference {
+        NoticeReference::PgTid(tid) => state.store.payment_for_notice(NoticeKey::PgTid(provider, tid)).await?,
         NoticeReference::OrderId(order_id) => match ImpUid::parse(order_id) {
-            Some(imp_uid) => state.store.payment_for_pg(&imp_uid).await?,
+            Some(imp_uid) => state.store.payment_for_notice(NoticeKey::ImpUid(&imp_uid)).await?,
             None => None,
         },
     };
-    Ok(payment.filter(|payment| payment.pg_provider == provider))
+    Ok(found.filter(|(payment, _)| payment.pg_provider == provider))
 }
 
 async fn handle(
@@ -81,7 +87,7 @@ async fn handle(
         Ok(notice) => notice,
         Err(error) => return Ok(Err(NoticeRejection::Unreadable(error.0))),
     };
-    let Some(payment) = find_payment(state, provider, &notice).await? else {
+    let Some((payment, channel)) = find_payment(state, provider, &notice).await? else {
         return Ok(Err(NoticeRejection::UnknownPayment));
     };
     let now = state.clock.now();
@@ -98,9 +104,6 @@ async fn handle(
         .cancel_reason
         .clone()
         .unwrap_or_else(|| DEFAULT_REVOKE_REASON.to_owned());
-    let Some(channel) = state.store.channel(payment.channel_id).await? else {
-        return Ok(Err(NoticeRejection::Unconfirmed("channel is gone".into())));
-    };
     let allowed =
         channel.notice_sources.allows_any() || source.is_some_and(|source| channel.notice_sources.allows(source));
     if !allowed {

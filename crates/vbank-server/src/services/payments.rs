@@ -7,18 +7,30 @@ use crate::edge::ApiResult;
 use vbank_core::lifecycle::{self, PgFact};
 use vbank_core::{CancellationId, ImpUid};
 use vbank_pg::PgState;
-use vbank_store::TransitionOutcome;
+use vbank_store::{HistoryNote, TransitionOutcome};
 
 /// Commits the change `fact` makes to the payment, deciding on the row as stored
 /// under the write lock (not on an earlier read).
 pub async fn apply_fact(state: &AppState, imp_uid: &ImpUid, fact: PgFact, audit: &str) -> ApiResult<TransitionOutcome> {
+    apply_fact_noted(state, imp_uid, fact, audit, Vec::new()).await
+}
+
+/// As [`apply_fact`], with history lines (the PG call that brought the fact) written in
+/// the same transaction, applied or not.
+pub async fn apply_fact_noted(
+    state: &AppState,
+    imp_uid: &ImpUid,
+    fact: PgFact,
+    audit: &str,
+    notes: Vec<HistoryNote>,
+) -> ApiResult<TransitionOutcome> {
     let now = state.clock.now();
     let revoked_status = state.settings.revoked_status;
     let cancellation_id = CancellationId::generate(&mut rand::thread_rng());
     let decide = Box::new(move |stored: &vbank_core::Payment| {
         lifecycle::apply(stored, fact, now, revoked_status, cancellation_id)
     });
-    let outcome = state.store.transition(imp_uid, now, audit, decide).await?;
+    let outcome = state.store.transition(imp_uid, now, audit, notes, decide).await?;
     if matches!(outcome, TransitionOutcome::Applied(_)) {
         state.webhook_wakeup.notify_one();
     }

@@ -3,8 +3,8 @@
 use crate::app::AppState;
 use crate::edge::envelope::Text;
 use crate::edge::{ApiError, ApiResult};
-use crate::observability::pg_call;
-use crate::services::payments::{apply_fact, fact_of, missing_credential};
+use crate::observability::{pg_call, pg_call_noted};
+use crate::services::payments::{apply_fact_noted, fact_of, missing_credential};
 use vbank_core::lifecycle::{self, PgFact, RevokeRefusal, DEFAULT_REVOKE_REASON};
 use vbank_core::payment::{Buyer, VirtualAccount};
 use vbank_core::reconcile;
@@ -276,7 +276,11 @@ pub async fn revoke(
     let check_at = now + state.settings.pg_timeout_seconds() + state.settings.reconcile_interval.as_secs() as i64;
     let sent_with = reason.to_owned();
     let begin = Box::new(move |stored: &Payment| lifecycle::begin_revoke(stored, now, check_at, &sent_with));
-    match state.store.transition(imp_uid, now, "revoke sent", begin).await? {
+    match state
+        .store
+        .transition(imp_uid, now, "revoke sent", Vec::new(), begin)
+        .await?
+    {
         TransitionOutcome::Applied(_) => {}
         TransitionOutcome::Unchanged(current, _) => {
             // Paid or revoked since we looked.
@@ -284,14 +288,15 @@ pub async fn revoke(
         }
         TransitionOutcome::NotFound => return Err(ApiError::PaymentNotFound),
     }
-    let outcome = pg_call(
+    // The call's history line rides in the transition that records its answer.
+    let (outcome, call_note) = pg_call_noted(
         state,
         channel.provider,
         "revoke",
-        Some(imp_uid),
         connector.revoke(target.clone(), &payment.pg_tid, reason, now),
     )
     .await;
+    let notes = vec![call_note];
     let audit = format!("revoke via {}: {outcome:?}", channel.provider);
     let applied = match outcome {
         RevokeOutcome::Revoked {
@@ -305,7 +310,7 @@ pub async fn revoke(
                 reason: reason.to_owned(),
                 receipt_url,
             };
-            apply_fact(state, imp_uid, fact, &audit).await?
+            apply_fact_noted(state, imp_uid, fact, &audit, notes).await?
         }
         RevokeOutcome::AlreadyCancelled => {
             // Cancelled at the PG before (its console, or a call whose answer was lost):
@@ -327,7 +332,7 @@ pub async fn revoke(
                     receipt_url: String::new(),
                 },
             };
-            apply_fact(state, imp_uid, fact, &audit).await?
+            apply_fact_noted(state, imp_uid, fact, &audit, notes).await?
         }
         RevokeOutcome::AlreadyDeposited => {
             // The buyer won the race. Record the deposit as the PG has it, then refuse.
@@ -341,24 +346,28 @@ pub async fn revoke(
             .await
             {
                 Ok(pg_state) => {
-                    apply_fact(state, imp_uid, fact_of(pg_state, reason), &audit).await?;
+                    apply_fact_noted(state, imp_uid, fact_of(pg_state, reason), &audit, notes).await?;
                 }
                 Err(error) => {
                     tracing::warn!(%imp_uid, %error, "PG says deposited but the query failed; the reconciler will record it");
+                    for note in notes {
+                        // History only: a failure here must not hide the refusal.
+                        let _ = state.store.record_event(imp_uid, now, note.kind, &note.detail).await;
+                    }
                 }
             }
             return Err(revoke_refusal(RevokeRefusal::AlreadyPaid));
         }
         RevokeOutcome::Refused(refusal) => {
-            apply_fact(state, imp_uid, PgFact::RevokeRefused, &audit).await?;
+            apply_fact_noted(state, imp_uid, PgFact::RevokeRefused, &audit, notes).await?;
             return Err(pg_failure(&refusal));
         }
         RevokeOutcome::NotSent(reason) => {
-            apply_fact(state, imp_uid, PgFact::RevokeRefused, &audit).await?;
+            apply_fact_noted(state, imp_uid, PgFact::RevokeRefused, &audit, notes).await?;
             return Err(pg_unreachable(&reason));
         }
         RevokeOutcome::Unknown(_) => {
-            apply_fact(state, imp_uid, PgFact::RevokeOutcomeUnknown, &audit).await?;
+            apply_fact_noted(state, imp_uid, PgFact::RevokeOutcomeUnknown, &audit, notes).await?;
             return Err(ApiError::PgFailure(Text::new(
                 "PG 응답 지연: 말소 결과를 확인 중입니다",
                 "The PG did not answer in time: the revoke's outcome is being confirmed",
@@ -479,7 +488,7 @@ pub async fn modify(
         channel.provider, modified.amount, modified.due
     );
     let change = Box::new(move |stored: &Payment| lifecycle::apply_change(stored, modified.amount, modified.due, now));
-    match state.store.transition(imp_uid, now, &audit, change).await? {
+    match state.store.transition(imp_uid, now, &audit, Vec::new(), change).await? {
         TransitionOutcome::Applied(payment) => Ok(payment),
         TransitionOutcome::Unchanged(_, _) => Err(ApiError::PgFailure(Text::new(
             "PG에서 변경되었으나 그 사이 결제 상태가 바뀌었습니다. 운영자에게 문의하세요.",
