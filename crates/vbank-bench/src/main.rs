@@ -9,6 +9,7 @@
 mod ceiling;
 mod child;
 mod fixture;
+mod http;
 mod load;
 mod plot;
 mod run;

@@ -1,6 +1,7 @@
 //! One run of the bench, and the sweep over sizes and concurrency.
 
 use crate::fixture::{self, preloaded_imp_uid, Backend, Fixture, IMP_KEY, IMP_SECRET};
+use crate::http::{expect_ok, Http};
 use crate::{ceiling, load, plot};
 use anyhow::{bail, Context};
 use sqlx::Connection;
@@ -196,37 +197,29 @@ async fn measure(plan: &Plan, scratch: &Scratch, fixture: &Fixture, tag: &str) -
     .await?;
 
     let server = Server::start(url, &scratch.secrets_key).await?;
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(plan.concurrency)
-        .build()?;
-    let token = token(&client, &server.url).await?;
+    let token = token(&server.url).await?;
     let auth = Arc::new(format!("Bearer {token}"));
 
     eprintln!("  baseline: fixed JSON of the same stack");
-    let fixed_url = Arc::new(server.fixed_url.clone());
-    let get_fixed = {
-        let (client, fixed_url) = (client.clone(), fixed_url.clone());
-        move |_| {
-            let (client, fixed_url) = (client.clone(), fixed_url.clone());
-            async move { expect_ok(client.get(fixed_url.as_str()).send().await).await }
-        }
+    let fixed = Http::new(&server.fixed_url)?;
+    let get_fixed = move |_| {
+        let fixed = fixed.clone();
+        async move { expect_ok(fixed.get("/fixed", None).await) }
     };
     let fixed_json = warmed_run(plan.concurrency, phase, get_fixed).await;
 
     eprintln!("  lookup: GET /payments/{{imp_uid}}");
-    let base = Arc::new(server.url.clone());
+    let api = Http::new(&server.url)?;
     let payments = fixture.loaded.max(1);
     let lookup_one = {
-        let (client, base, auth) = (client.clone(), base.clone(), auth.clone());
+        let (api, auth) = (api.clone(), auth.clone());
         move |i: u64| {
-            let (client, base, auth) = (client.clone(), base.clone(), auth.clone());
-            let imp_uid = preloaded_imp_uid((i as i64).wrapping_mul(104_729) % payments);
-            async move {
-                let request = client
-                    .get(format!("{base}/payments/{imp_uid}"))
-                    .header("Authorization", auth.as_str());
-                expect_ok(request.send().await).await
-            }
+            let (api, auth) = (api.clone(), auth.clone());
+            let path = format!(
+                "/payments/{}",
+                preloaded_imp_uid((i as i64).wrapping_mul(104_729) % payments)
+            );
+            async move { expect_ok(api.get(&path, Some(&auth)).await) }
         }
     };
     let lookup = warmed_run(plan.concurrency, phase, lookup_one).await;
@@ -236,25 +229,18 @@ async fn measure(plan: &Plan, scratch: &Scratch, fixture: &Fixture, tag: &str) -
     let due = fixture::chrono_now() + 7 * 86_400;
     let order_prefix = Arc::new(format!("bench-issue-{tag}-"));
     let issue_one = {
-        let (client, base, auth, issued) = (client.clone(), base.clone(), auth.clone(), issued.clone());
+        let (api, auth, issued) = (api.clone(), auth.clone(), issued.clone());
         let order_prefix = order_prefix.clone();
         move |i: u64| {
-            let (client, base, auth, issued) = (client.clone(), base.clone(), auth.clone(), issued.clone());
+            let (api, auth, issued) = (api.clone(), auth.clone(), issued.clone());
             let merchant_uid = format!("{order_prefix}{i}");
             async move {
                 let body = serde_json::json!({
                     "merchant_uid": merchant_uid, "amount": 1000, "vbank_code": "004",
                     "vbank_due": due, "buyer_name": "홍길동", "pg": "tosspayments",
                 });
-                let answer = client
-                    .post(format!("{base}/vbanks"))
-                    .header("Authorization", auth.as_str())
-                    .json(&body)
-                    .send()
-                    .await
-                    .map_err(|error| error.to_string())?;
-                let status = answer.status();
-                let body: serde_json::Value = answer.json().await.map_err(|error| error.to_string())?;
+                let (status, body) = api.post_json("/vbanks", Some(&auth), &body).await?;
+                let body: serde_json::Value = serde_json::from_slice(&body).map_err(|error| error.to_string())?;
                 match body["response"]["imp_uid"].as_str() {
                     Some(imp_uid) if status.is_success() => {
                         issued.lock().unwrap().push(imp_uid.to_owned());
@@ -270,15 +256,11 @@ async fn measure(plan: &Plan, scratch: &Scratch, fixture: &Fixture, tag: &str) -
     eprintln!("  revoke: DELETE /vbanks/{{imp_uid}} of the {} issued", issue.done);
     let to_revoke: Arc<Vec<String>> = Arc::new(std::mem::take(&mut *issued.lock().unwrap()));
     let revoke_one = {
-        let (client, base, auth, to_revoke) = (client.clone(), base.clone(), auth.clone(), to_revoke.clone());
+        let (api, auth, to_revoke) = (api.clone(), auth.clone(), to_revoke.clone());
         move |i: u64| {
-            let (client, base, auth, to_revoke) = (client.clone(), base.clone(), auth.clone(), to_revoke.clone());
-            async move {
-                let request = client
-                    .delete(format!("{base}/vbanks/{}", to_revoke[i as usize]))
-                    .header("Authorization", auth.as_str());
-                expect_ok(request.send().await).await
-            }
+            let (api, auth) = (api.clone(), auth.clone());
+            let path = format!("/vbanks/{}", to_revoke[i as usize]);
+            async move { expect_ok(api.delete(&path, Some(&auth)).await) }
         }
     };
     let revoke = load::run(plan.concurrency, phase, to_revoke.len() as u64, revoke_one).await;
@@ -342,19 +324,8 @@ async fn count(url: &str, sql: &str, pattern: Option<&str>) -> anyhow::Result<i6
     })
 }
 
-async fn expect_ok(answer: reqwest::Result<reqwest::Response>) -> Result<(), String> {
-    let answer = answer.map_err(|error| error.to_string())?;
-    let status = answer.status();
-    let body = answer.bytes().await.map_err(|error| error.to_string())?;
-    if status.is_success() && body.starts_with(br#"{"code":0"#) {
-        Ok(())
-    } else {
-        Err(format!("{status}: {}", String::from_utf8_lossy(&body)))
-    }
-}
-
-async fn token(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
-    let answer: serde_json::Value = client
+async fn token(base: &str) -> anyhow::Result<String> {
+    let answer: serde_json::Value = reqwest::Client::new()
         .post(format!("{base}/users/getToken"))
         .json(&serde_json::json!({ "imp_key": IMP_KEY, "imp_secret": IMP_SECRET }))
         .send()
@@ -527,22 +498,17 @@ pub async fn soak(plan: &Plan, seconds: u64) -> anyhow::Result<()> {
         let mut fixture = fixture::prepare(&scratch.url, &scratch.secrets_key).await?;
         fixture::load(&scratch.url, &mut fixture, plan.payments).await?;
         let server = Server::start(&scratch.url, &scratch.secrets_key).await?;
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(plan.concurrency)
-            .build()?;
-        let auth = Arc::new(format!("Bearer {}", token(&client, &server.url).await?));
-        let base = Arc::new(server.url.clone());
-        let bank = Arc::new(server.sandbox_url.clone());
+        let auth = Arc::new(format!("Bearer {}", token(&server.url).await?));
+        let api = Http::new(&server.url)?;
+        let bank = Http::new(&server.sandbox_url)?;
         // Accounts issued and not yet revoked or paid: (imp_uid, account number).
         let open: Arc<Mutex<Vec<(String, String)>>> = Arc::new(Mutex::new(Vec::new()));
         let preloaded = fixture.loaded.max(1);
         let due = fixture::chrono_now() + 30 * 86_400;
         let one = {
-            let (client, base, auth, open, bank) =
-                (client.clone(), base.clone(), auth.clone(), open.clone(), bank.clone());
+            let (api, auth, open, bank) = (api.clone(), auth.clone(), open.clone(), bank.clone());
             move |i: u64| {
-                let (client, base, auth, open, bank) =
-                    (client.clone(), base.clone(), auth.clone(), open.clone(), bank.clone());
+                let (api, auth, open, bank) = (api.clone(), auth.clone(), open.clone(), bank.clone());
                 async move {
                     // Of ten: four lookups, three issues, two revokes, one deposit.
                     match i % 10 {
@@ -551,14 +517,9 @@ pub async fn soak(plan: &Plan, seconds: u64) -> anyhow::Result<()> {
                                 "merchant_uid": format!("soak-{i}"), "amount": 1000, "vbank_code": "004",
                                 "vbank_due": due, "buyer_name": "홍길동", "pg": "tosspayments",
                             });
-                            let answer = client
-                                .post(format!("{base}/vbanks"))
-                                .header("Authorization", auth.as_str())
-                                .json(&body)
-                                .send()
-                                .await
-                                .map_err(|error| error.to_string())?;
-                            let body: serde_json::Value = answer.json().await.map_err(|error| error.to_string())?;
+                            let (_, body) = api.post_json("/vbanks", Some(&auth), &body).await?;
+                            let body: serde_json::Value =
+                                serde_json::from_slice(&body).map_err(|error| error.to_string())?;
                             let response = &body["response"];
                             match (response["imp_uid"].as_str(), response["vbank_num"].as_str()) {
                                 (Some(imp_uid), Some(number)) => {
@@ -570,34 +531,23 @@ pub async fn soak(plan: &Plan, seconds: u64) -> anyhow::Result<()> {
                         }
                         1 | 7 => {
                             let Some((imp_uid, _)) = open.lock().unwrap().pop() else { return Ok(()) };
-                            let request = client
-                                .delete(format!("{base}/vbanks/{imp_uid}"))
-                                .header("Authorization", auth.as_str());
-                            expect_ok(request.send().await).await
+                            expect_ok(api.delete(&format!("/vbanks/{imp_uid}"), Some(&auth)).await)
                         }
                         4 => {
                             let Some((_, number)) = open.lock().unwrap().pop() else { return Ok(()) };
                             let deposit = serde_json::json!({
                                 "bank_code": "004", "account_number": number, "amount": 1000, "depositor_name": "홍길동",
                             });
-                            let answer = client
-                                .post(format!("{bank}/sandbox/bank/deposits"))
-                                .json(&deposit)
-                                .send()
-                                .await
-                                .map_err(|error| error.to_string())?;
-                            if answer.status().is_success() {
+                            let (status, _) = bank.post_json("/sandbox/bank/deposits", None, &deposit).await?;
+                            if status.is_success() {
                                 Ok(())
                             } else {
-                                Err(format!("deposit: {}", answer.status()))
+                                Err(format!("deposit: {status}"))
                             }
                         }
                         _ => {
                             let imp_uid = preloaded_imp_uid((i as i64).wrapping_mul(104_729) % preloaded);
-                            let request = client
-                                .get(format!("{base}/payments/{imp_uid}"))
-                                .header("Authorization", auth.as_str());
-                            expect_ok(request.send().await).await
+                            expect_ok(api.get(&format!("/payments/{imp_uid}"), Some(&auth)).await)
                         }
                     }
                 }

@@ -12,14 +12,16 @@ use crate::observability;
 use axum::body::Body;
 use axum::body::{Bytes, HttpBody};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::Response;
+use futures_util::FutureExt;
 use http_body::{Frame, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -58,16 +60,29 @@ impl Default for Limits {
     }
 }
 
-/// Runs each request in its own task, so that a client that leaves, or a request that runs
-/// out of time, does not cut a PG call or a commit in half; answers 503 when
-/// `request_timeout` passes first, and 500 (not a dropped connection) when a handler panics.
+/// Runs each request that may change something (anything but GET and HEAD) in its own
+/// task, so that a client that leaves, or a request that runs out of time, does not cut a
+/// PG call or a commit in half; answers 503 when `request_timeout` passes first, and 500
+/// (not a dropped connection) when a handler panics. Reads need no task of their own:
+/// dropping one half-way loses nothing, and the hand-off would cost more than the read.
 pub async fn request_deadline(State(timeout): State<Duration>, mut request: Request, next: Next) -> Response {
     let request_id = observability::ensure_request_id(&mut request);
     let language = language_of(request.headers());
+    let reads_only = matches!(*request.method(), Method::GET | Method::HEAD);
     // A body still arriving at the deadline fails, so that the request's task ends too.
     let request = request.map(|body| Body::new(DeadlineBody::new(body, timeout)));
-    let work = tokio::spawn(next.run(request).in_current_span());
-    let error = match tokio::time::timeout(timeout, work).await {
+    let answered = if reads_only {
+        let work = AssertUnwindSafe(next.run(request)).catch_unwind();
+        tokio::time::timeout(timeout, work)
+            .await
+            .map(|result| result.map_err(|_| "the handler panicked".to_owned()))
+    } else {
+        let work = tokio::spawn(next.run(request).in_current_span());
+        tokio::time::timeout(timeout, work)
+            .await
+            .map(|result| result.map_err(|failure| failure.to_string()))
+    };
+    let error = match answered {
         Ok(Ok(response)) => return response,
         Ok(Err(failure)) => {
             tracing::error!(%request_id, %failure, "a request's handler failed");

@@ -175,6 +175,15 @@ impl SqliteStore {
     {
         self.readers.read(body).await
     }
+
+    /// A point read (one row by its key) on the caller's thread: cheaper than the hand-off
+    /// to a reader thread, and short enough not to hold up the runtime.
+    async fn read_now<T, F>(&self, body: F) -> StoreResult<T>
+    where
+        F: FnOnce(&Connection) -> StoreResult<T>,
+    {
+        self.readers.read_now(body)
+    }
 }
 
 /// A query text with its parameters, for listings whose shape depends on the filter.
@@ -717,7 +726,7 @@ impl Store for SqliteStore {
 
     async fn merchant_by_imp_key(&self, imp_key: &str) -> StoreResult<Option<Merchant>> {
         let imp_key = imp_key.to_owned();
-        self.read(move |db| {
+        self.read_now(move |db| {
             let mut statement = db.prepare_cached(&MERCHANT_BY_IMP_KEY)?;
             let mut rows = statement.query([imp_key])?;
             rows.next()?.map(merchant_from_row).transpose()
@@ -744,7 +753,7 @@ impl Store for SqliteStore {
 
     async fn channel(&self, channel_id: i64) -> StoreResult<Option<Channel>> {
         let key = self.secrets_key.clone();
-        self.read(move |db| {
+        self.read_now(move |db| {
             let mut statement = db.prepare_cached(CHANNEL_BY_ID)?;
             let mut rows = statement.query([channel_id])?;
             rows.next()?.map(|row| channel_from_row(row, &key)).transpose()
@@ -809,7 +818,7 @@ impl Store for SqliteStore {
 
     async fn token_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<TokenRecord>> {
         let token_hash = token_hash.to_vec();
-        self.read(move |db| {
+        self.read_now(move |db| {
             let mut statement = db.prepare_cached(
                 "SELECT token_hash, token_id, merchant_id, issued_at, expires_at FROM tokens WHERE token_hash = ?",
             )?;
@@ -851,8 +860,10 @@ impl Store for SqliteStore {
 
     async fn payment(&self, merchant_id: i64, imp_uid: &ImpUid) -> StoreResult<Option<Payment>> {
         let imp_uid = imp_uid.clone();
-        self.read(move |db| Ok(load_payments(db, &MERCHANTS_PAYMENT, params![imp_uid.as_str(), merchant_id])?.pop()))
-            .await
+        self.read_now(move |db| {
+            Ok(load_payments(db, &MERCHANTS_PAYMENT, params![imp_uid.as_str(), merchant_id])?.pop())
+        })
+        .await
     }
 
     async fn payment_with_channel(
@@ -861,7 +872,7 @@ impl Store for SqliteStore {
         imp_uid: &ImpUid,
     ) -> StoreResult<Option<(Payment, Channel)>> {
         let (imp_uid, key) = (imp_uid.clone(), self.secrets_key.clone());
-        self.read(move |db| {
+        self.read_now(move |db| {
             let Some(payment) = load_payments(db, &MERCHANTS_PAYMENT, params![imp_uid.as_str(), merchant_id])?.pop()
             else {
                 return Ok(None);
@@ -881,7 +892,7 @@ impl Store for SqliteStore {
 
     async fn payment_for_pg(&self, imp_uid: &ImpUid) -> StoreResult<Option<Payment>> {
         let imp_uid = imp_uid.clone();
-        self.read(move |db| Ok(load_payments(db, &PAYMENT_BY_IMP_UID, [imp_uid.as_str()])?.pop()))
+        self.read_now(move |db| Ok(load_payments(db, &PAYMENT_BY_IMP_UID, [imp_uid.as_str()])?.pop()))
             .await
     }
 
@@ -892,7 +903,7 @@ impl Store for SqliteStore {
             NoticeKey::PgTid(provider, pg_tid) => (None, Some((provider, pg_tid.to_owned()))),
         };
         let key = self.secrets_key.clone();
-        self.read(move |db| {
+        self.read_now(move |db| {
             let payment = match (&imp_uid, &pg_tid) {
                 (Some(imp_uid), _) => load_payments(db, &PAYMENT_BY_IMP_UID, [imp_uid.as_str()])?.pop(),
                 (None, Some((provider, pg_tid))) => {
@@ -921,7 +932,7 @@ impl Store for SqliteStore {
 
     async fn payment_by_pg_tid(&self, provider: PgProvider, pg_tid: &str) -> StoreResult<Option<Payment>> {
         let pg_tid = pg_tid.to_owned();
-        self.read(move |db| Ok(load_payments(db, &PAYMENT_BY_PG_TID, params![provider.code(), pg_tid])?.pop()))
+        self.read_now(move |db| Ok(load_payments(db, &PAYMENT_BY_PG_TID, params![provider.code(), pg_tid])?.pop()))
             .await
     }
 
@@ -957,7 +968,7 @@ impl Store for SqliteStore {
 
     async fn merchant_uid_is_paid(&self, merchant_id: i64, merchant_uid: &str) -> StoreResult<bool> {
         let merchant_uid = merchant_uid.to_owned();
-        self.read(move |db| {
+        self.read_now(move |db| {
             let paid: i64 = db
                 .prepare_cached(
                     "SELECT COUNT(*) FROM payments WHERE merchant_id = ? AND merchant_uid = ? AND status = 'paid'",
@@ -1167,7 +1178,7 @@ impl Store for SqliteStore {
 
     async fn rate_hits(&self, key: &str, window_start: UnixSeconds) -> StoreResult<u32> {
         let key = key.to_owned();
-        self.read(move |db| {
+        self.read_now(move |db| {
             let hits: Option<i64> = db
                 .prepare_cached("SELECT hits FROM rate_limits WHERE key = ? AND window_start = ?")?
                 .query_row(params![key, window_start], |row| row.get(0))
