@@ -26,10 +26,18 @@ use vbank_core::{
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// Connections per node: enough to keep this machine's cores busy while others wait on
-/// the disk or the network (8 per core), and a floor for small machines. Each node's
-/// pool counts against PostgreSQL's `max_connections` (docs/deploy.md).
+/// Connections per node and pool: `VBANK_PG_POOL_SIZE` if set, else enough to keep this
+/// machine's cores busy while others wait on the disk or the network (8 per core), with a
+/// floor for small machines. Each node's pools count against PostgreSQL's
+/// `max_connections` (docs/deploy.md).
 pub fn pool_size() -> u32 {
+    if let Some(size) = std::env::var("VBANK_PG_POOL_SIZE")
+        .ok()
+        .and_then(|size| size.parse::<u32>().ok())
+        .filter(|size| *size > 0)
+    {
+        return size;
+    }
     let cores = std::thread::available_parallelism().map_or(2, usize::from) as u32;
     (cores * 8).clamp(8, 64)
 }
