@@ -32,6 +32,8 @@ pub struct Settings {
     /// How long a node holds a claimed job (a webhook delivery, a reconcile check)
     /// before another node may take it over.
     pub job_lease: Duration,
+    /// The bearer token `/metrics` requires, if any.
+    pub metrics_token: Option<String>,
 }
 
 impl Settings {

@@ -271,6 +271,10 @@ pub struct ServeArgs {
     /// Open connections at most; past it, new ones wait until one closes.
     #[arg(long, env = "VBANK_MAX_CONNECTIONS", default_value_t = 1024)]
     pub max_connections: usize,
+    /// A token the metrics scraper must send (`Authorization: Bearer TOKEN`) for /metrics;
+    /// without it /metrics is open: keep it behind the proxy.
+    #[arg(long, env = "VBANK_METRICS_TOKEN")]
+    pub metrics_token: Option<String>,
     /// On SIGTERM or Ctrl-C, how long in-flight requests may take to finish.
     #[arg(long, env = "VBANK_SHUTDOWN_GRACE", default_value = "30s", value_parser = duration)]
     pub shutdown_grace: Duration,

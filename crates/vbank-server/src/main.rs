@@ -93,6 +93,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             request_timeout: args.request_timeout,
             shutdown_grace: args.shutdown_grace,
         },
+        metrics_token: args.metrics_token.filter(|token| !token.is_empty()),
     };
     let running = server::start(config).await?;
     let url = running.url();

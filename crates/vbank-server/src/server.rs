@@ -56,6 +56,8 @@ pub struct ServeConfig {
     pub trust_forwarded_for: bool,
     /// Connections, header size, timeouts, shutdown grace.
     pub limits: Limits,
+    /// The bearer token `/metrics` requires; `None`: open (keep it behind the proxy).
+    pub metrics_token: Option<String>,
 }
 
 /// i'mport's retry schedule for webhooks (api.md A7): about a day in all.
@@ -86,6 +88,7 @@ impl ServeConfig {
             trust_forwarded_for: false,
             secrets_key: None,
             limits: Limits::default(),
+            metrics_token: None,
         }
     }
 }
@@ -265,6 +268,7 @@ pub async fn start(config: ServeConfig) -> anyhow::Result<RunningServer> {
             // Sandbox mode delivers to the developer's own machine.
             allow_private_webhooks: config.allow_private_webhooks || config.sandbox != SandboxMode::Off,
             trust_forwarded_for: config.trust_forwarded_for,
+            metrics_token: config.metrics_token.clone(),
         },
         webhook_wakeup: Arc::new(tokio::sync::Notify::new()),
         metrics: metrics.clone(),

@@ -305,3 +305,33 @@ async fn log_format_json_writes_one_object_a_line_with_the_request_id() {
     assert_eq!(found["fields"]["status"], 200);
     child.kill().await.unwrap();
 }
+
+#[tokio::test]
+async fn with_a_metrics_token_only_the_scraper_that_bears_it_reads_metrics() {
+    let app = TestApp::start_with(|config| config.metrics_token = Some("scrape-7f3a".into())).await;
+    let url = format!("{}/metrics", app.url);
+    for (what, authorization) in [
+        ("no token", None),
+        ("a wrong token", Some("Bearer scrape-0000")),
+        ("the token without Bearer", Some("scrape-7f3a")),
+    ] {
+        let mut request = app.http.get(&url);
+        if let Some(authorization) = authorization {
+            request = request.header("Authorization", authorization);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 401, "{what}");
+        assert_eq!(response.headers()["www-authenticate"], "Bearer", "{what}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(
+            body["problem"].as_str().unwrap().contains("--metrics-token"),
+            "{what}: {body}"
+        );
+    }
+    let response = app.http.get(&url).bearer_auth("scrape-7f3a").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("vbank_http_requests_total"));
+    // Health checks stay open for the orchestrator.
+    let health = app.http.get(format!("{}/healthz", app.url)).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}

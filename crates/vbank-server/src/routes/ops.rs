@@ -1,15 +1,17 @@
 //! For operators and orchestrators: `GET /healthz` (the process answers), `GET /readyz`
 //! (the database answers and its migrations are current) and `GET /metrics` (Prometheus).
-//! No token: they reveal no merchant's data. Put them behind your proxy's rules if needed.
+//! No merchant token: they reveal no merchant's data. `/metrics` shows volumes, so
+//! `--metrics-token` can require `Authorization: Bearer TOKEN` of the scraper.
 
 use crate::app::AppState;
 use crate::edge::envelope::json_response;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use utoipa::ToSchema;
 
@@ -79,12 +81,35 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 
 /// Prometheus metrics: `vbank_http_requests_total`, `vbank_http_request_duration_seconds`,
 /// `vbank_pg_call_duration_seconds` (by PG, operation, outcome), `vbank_webhook_attempts_total`,
-/// `vbank_webhook_backlog`, `vbank_revokes_in_doubt`.
+/// `vbank_webhook_backlog`, `vbank_revokes_in_doubt`, `vbank_pg_notices_total` (by PG and outcome).
+/// With `--metrics-token`, only for `Authorization: Bearer TOKEN`.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses(
     (status = 200, description = "The Prometheus text exposition format.", content_type = "text/plain; version=0.0.4", body = String),
+    (status = 401, description = "The server has a --metrics-token and the request did not bear it.", body = HealthJson),
     (status = 503, description = "The database does not answer, so the backlog gauges cannot be read.", body = HealthJson),
 ))]
-pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+pub async fn metrics(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    if let Some(expected) = &state.settings.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        // Digests compared, so the time taken says nothing about the token.
+        if Sha256::digest(given.as_bytes()) != Sha256::digest(expected.as_bytes()) {
+            let mut answer = json_response(
+                StatusCode::UNAUTHORIZED,
+                &HealthJson {
+                    status: "unauthorized",
+                    problem: Some("send Authorization: Bearer with the server's --metrics-token".into()),
+                },
+            );
+            answer
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return answer;
+        }
+    }
     match state.metrics.render(state.store.as_ref()).await {
         Ok(text) => (
             [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
