@@ -69,14 +69,14 @@ pub async fn request_deadline(State(timeout): State<Duration>, mut request: Requ
     let request_id = observability::ensure_request_id(&mut request);
     let language = language_of(request.headers());
     let reads_only = matches!(*request.method(), Method::GET | Method::HEAD);
-    // A body still arriving at the deadline fails, so that the request's task ends too.
-    let request = request.map(|body| Body::new(DeadlineBody::new(body, timeout)));
     let answered = if reads_only {
         let work = AssertUnwindSafe(next.run(request)).catch_unwind();
         tokio::time::timeout(timeout, work)
             .await
             .map(|result| result.map_err(|_| "the handler panicked".to_owned()))
     } else {
+        // A body still arriving at the deadline fails, so that the request's task ends too.
+        let request = request.map(|body| Body::new(DeadlineBody::new(body, timeout)));
         let work = tokio::spawn(next.run(request).in_current_span());
         tokio::time::timeout(timeout, work)
             .await
@@ -102,17 +102,21 @@ pub async fn request_deadline(State(timeout): State<Duration>, mut request: Requ
     response
 }
 
-/// A request body that fails once its deadline passes, however it trickles in.
+/// A request body that fails once its deadline passes, however it trickles in. The timer
+/// is armed only if the body is not already there when first read (most bodies arrive
+/// with their headers), since a timer per request costs under load.
 struct DeadlineBody {
     inner: Body,
-    deadline: Pin<Box<tokio::time::Sleep>>,
+    deadline: tokio::time::Instant,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl DeadlineBody {
     fn new(inner: Body, timeout: Duration) -> DeadlineBody {
         DeadlineBody {
             inner,
-            deadline: Box::pin(tokio::time::sleep(timeout)),
+            deadline: tokio::time::Instant::now() + timeout,
+            timer: None,
         }
     }
 }
@@ -128,7 +132,11 @@ impl HttpBody for DeadlineBody {
         if let Poll::Ready(frame) = Pin::new(&mut self.inner).poll_frame(cx) {
             return Poll::Ready(frame);
         }
-        match self.deadline.as_mut().poll(cx) {
+        let deadline = self.deadline;
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        match timer.as_mut().poll(cx) {
             Poll::Ready(()) => Poll::Ready(Some(Err(axum::Error::new("the request body did not arrive in time")))),
             Poll::Pending => Poll::Pending,
         }
