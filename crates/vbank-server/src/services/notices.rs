@@ -75,6 +75,20 @@ async fn find_payment(
     Ok(found.filter(|(payment, _)| payment.pg_provider == provider))
 }
 
+/// Refuses a notice as forged, keeping why in the payment's history.
+async fn refuse_forged(
+    state: &AppState,
+    payment: &Payment,
+    now: vbank_core::UnixSeconds,
+    why: &'static str,
+) -> ApiResult<Result<(), NoticeRejection>> {
+    state
+        .store
+        .record_event(&payment.imp_uid, now, "notice_refused", why)
+        .await?;
+    Ok(Err(NoticeRejection::Forged(why)))
+}
+
 async fn handle(
     state: &AppState,
     provider: PgProvider,
@@ -93,11 +107,7 @@ async fn handle(
     let now = state.clock.now();
     if let Some(number) = &notice.account_number {
         if *number != payment.account.number {
-            state
-                .store
-                .record_event(&payment.imp_uid, now, "notice_refused", "account number does not match")
-                .await?;
-            return Ok(Err(NoticeRejection::Forged("account number does not match")));
+            return refuse_forged(state, &payment, now, "account number does not match").await;
         }
     }
     let cancel_reason = payment
@@ -108,20 +118,10 @@ async fn handle(
         channel.notice_sources.allows_any() || source.is_some_and(|source| channel.notice_sources.allows(source));
     if !allowed {
         let why = "the notification came from an address this channel does not allow";
-        state
-            .store
-            .record_event(&payment.imp_uid, now, "notice_refused", why)
-            .await?;
-        return Ok(Err(NoticeRejection::Forged(why)));
+        return refuse_forged(state, &payment, now, why).await;
     }
     let fact = match connector.authenticate(&notice, &channel, payment.pg_secret.as_deref()) {
-        Authenticity::Forged(why) => {
-            state
-                .store
-                .record_event(&payment.imp_uid, now, "notice_refused", why)
-                .await?;
-            return Ok(Err(NoticeRejection::Forged(why)));
-        }
+        Authenticity::Forged(why) => return refuse_forged(state, &payment, now, why).await,
         Authenticity::Verified => match notice.event {
             NoticeEvent::Deposited { amount, at } => PgFact::Deposited {
                 amount: amount.unwrap_or(payment.amount),
@@ -167,11 +167,7 @@ async fn handle(
                     };
                     if !confirmed {
                         let why = "the PG does not confirm what the notice says";
-                        state
-                            .store
-                            .record_event(&payment.imp_uid, now, "notice_refused", why)
-                            .await?;
-                        return Ok(Err(NoticeRejection::Forged(why)));
+                        return refuse_forged(state, &payment, now, why).await;
                     }
                     // Keep the deposit time the notice gave when the PG's query has none.
                     if let (PgFact::Deposited { at, .. }, NoticeEvent::Deposited { at: noticed_at, .. }) =
