@@ -136,6 +136,18 @@ pub struct PaymentFilter {
     pub offset: u64,
 }
 
+/// The payment with the channel it was issued on; a channel gone is a corrupt store.
+async fn with_channel<S: Store + ?Sized>(store: &S, payment: Payment) -> StoreResult<(Payment, Channel)> {
+    match store.channel(payment.channel_id).await? {
+        Some(channel) => Ok((payment, channel)),
+        None => Err(channel_gone(&payment)),
+    }
+}
+
+pub(crate) fn channel_gone(payment: &Payment) -> StoreError {
+    StoreError::Corrupt(format!("channel {} of {} is gone", payment.channel_id, payment.imp_uid))
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Creates a merchant and its channels in one transaction.
@@ -168,15 +180,9 @@ pub trait Store: Send + Sync + 'static {
         merchant_id: i64,
         imp_uid: &ImpUid,
     ) -> StoreResult<Option<(Payment, Channel)>> {
-        let Some(payment) = self.payment(merchant_id, imp_uid).await? else {
-            return Ok(None);
-        };
-        match self.channel(payment.channel_id).await? {
-            Some(channel) => Ok(Some((payment, channel))),
-            None => Err(StoreError::Corrupt(format!(
-                "channel {} of {imp_uid} is gone",
-                payment.channel_id
-            ))),
+        match self.payment(merchant_id, imp_uid).await? {
+            Some(payment) => with_channel(self, payment).await.map(Some),
+            None => Ok(None),
         }
     }
     /// The payment a PG notification names, with its channel (whose keys and allowed
@@ -186,15 +192,9 @@ pub trait Store: Send + Sync + 'static {
             NoticeKey::ImpUid(imp_uid) => self.payment_for_pg(imp_uid).await?,
             NoticeKey::PgTid(provider, pg_tid) => self.payment_by_pg_tid(provider, pg_tid).await?,
         };
-        let Some(payment) = payment else {
-            return Ok(None);
-        };
-        match self.channel(payment.channel_id).await? {
-            Some(channel) => Ok(Some((payment, channel))),
-            None => Err(StoreError::Corrupt(format!(
-                "channel {} of {} is gone",
-                payment.channel_id, payment.imp_uid
-            ))),
+        match payment {
+            Some(payment) => with_channel(self, payment).await.map(Some),
+            None => Ok(None),
         }
     }
     /// Any merchant's payment, for PG notifications that name it by the order id vbank gave.

@@ -18,9 +18,9 @@ use crate::rows::{
     PAYMENT_COLUMNS, PAYMENT_COLUMN_NAMES,
 };
 use crate::{
-    missing_versions, Backlog, Decide, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryState, HistoryNote,
-    IdempotencyClaim, NewMerchant, NoticeKey, PaymentEvent, PaymentFilter, SecretsKey, Store, StoreError, StoreResult,
-    TokenRecord, TransitionOutcome,
+    channel_gone, missing_versions, Backlog, Decide, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryState,
+    HistoryNote, IdempotencyClaim, NewMerchant, NoticeKey, PaymentEvent, PaymentFilter, SecretsKey, Store, StoreError,
+    StoreResult, TokenRecord, TransitionOutcome,
 };
 use async_trait::async_trait;
 use rusqlite::types::Value as SqlValue;
@@ -507,6 +507,17 @@ fn insert_payment(connection: &Connection, payment: &Payment) -> StoreResult<()>
     )
 }
 
+/// The payment with the channel it was issued on, read on the same connection.
+fn with_channel(db: &Connection, payment: Payment, key: &SecretsKey) -> StoreResult<(Payment, Channel)> {
+    let mut statement = db.prepare_cached(CHANNEL_BY_ID)?;
+    let mut rows = statement.query([payment.channel_id])?;
+    let channel = match rows.next()? {
+        Some(row) => channel_from_row(row, key)?,
+        None => return Err(channel_gone(&payment)),
+    };
+    Ok((payment, channel))
+}
+
 fn transition(
     connection: &Connection,
     imp_uid: &ImpUid,
@@ -725,8 +736,7 @@ impl Store for SqliteStore {
     }
 
     async fn merchant_by_imp_key(&self, imp_key: &str) -> StoreResult<Option<Merchant>> {
-        let imp_key = imp_key.to_owned();
-        self.read_now(move |db| {
+        self.read_now(|db| {
             let mut statement = db.prepare_cached(&MERCHANT_BY_IMP_KEY)?;
             let mut rows = statement.query([imp_key])?;
             rows.next()?.map(merchant_from_row).transpose()
@@ -752,11 +762,12 @@ impl Store for SqliteStore {
     }
 
     async fn channel(&self, channel_id: i64) -> StoreResult<Option<Channel>> {
-        let key = self.secrets_key.clone();
-        self.read_now(move |db| {
+        self.read_now(|db| {
             let mut statement = db.prepare_cached(CHANNEL_BY_ID)?;
             let mut rows = statement.query([channel_id])?;
-            rows.next()?.map(|row| channel_from_row(row, &key)).transpose()
+            rows.next()?
+                .map(|row| channel_from_row(row, &self.secrets_key))
+                .transpose()
         })
         .await
     }
@@ -817,8 +828,7 @@ impl Store for SqliteStore {
     }
 
     async fn token_by_hash(&self, token_hash: &[u8]) -> StoreResult<Option<TokenRecord>> {
-        let token_hash = token_hash.to_vec();
-        self.read_now(move |db| {
+        self.read_now(|db| {
             let mut statement = db.prepare_cached(
                 "SELECT token_hash, token_id, merchant_id, issued_at, expires_at FROM tokens WHERE token_hash = ?",
             )?;
@@ -859,11 +869,8 @@ impl Store for SqliteStore {
     }
 
     async fn payment(&self, merchant_id: i64, imp_uid: &ImpUid) -> StoreResult<Option<Payment>> {
-        let imp_uid = imp_uid.clone();
-        self.read_now(move |db| {
-            Ok(load_payments(db, &MERCHANTS_PAYMENT, params![imp_uid.as_str(), merchant_id])?.pop())
-        })
-        .await
+        self.read_now(|db| Ok(load_payments(db, &MERCHANTS_PAYMENT, params![imp_uid.as_str(), merchant_id])?.pop()))
+            .await
     }
 
     async fn payment_with_channel(
@@ -871,68 +878,39 @@ impl Store for SqliteStore {
         merchant_id: i64,
         imp_uid: &ImpUid,
     ) -> StoreResult<Option<(Payment, Channel)>> {
-        let (imp_uid, key) = (imp_uid.clone(), self.secrets_key.clone());
-        self.read_now(move |db| {
-            let Some(payment) = load_payments(db, &MERCHANTS_PAYMENT, params![imp_uid.as_str(), merchant_id])?.pop()
-            else {
-                return Ok(None);
-            };
-            let mut statement = db.prepare_cached(CHANNEL_BY_ID)?;
-            let mut rows = statement.query([payment.channel_id])?;
-            match rows.next()? {
-                Some(row) => Ok(Some((payment, channel_from_row(row, &key)?))),
-                None => Err(StoreError::Corrupt(format!(
-                    "channel {} of {imp_uid} is gone",
-                    payment.channel_id
-                ))),
-            }
+        // Both rows in one read transaction.
+        self.read_now(|db| {
+            load_payments(db, &MERCHANTS_PAYMENT, params![imp_uid.as_str(), merchant_id])?
+                .pop()
+                .map(|payment| with_channel(db, payment, &self.secrets_key))
+                .transpose()
         })
         .await
     }
 
     async fn payment_for_pg(&self, imp_uid: &ImpUid) -> StoreResult<Option<Payment>> {
-        let imp_uid = imp_uid.clone();
-        self.read_now(move |db| Ok(load_payments(db, &PAYMENT_BY_IMP_UID, [imp_uid.as_str()])?.pop()))
+        self.read_now(|db| Ok(load_payments(db, &PAYMENT_BY_IMP_UID, [imp_uid.as_str()])?.pop()))
             .await
     }
 
     async fn payment_for_notice(&self, key: NoticeKey<'_>) -> StoreResult<Option<(Payment, Channel)>> {
-        // One trip to a reader thread for both rows: a notice follows nearly every revoke.
-        let (imp_uid, pg_tid) = match key {
-            NoticeKey::ImpUid(imp_uid) => (Some(imp_uid.clone()), None),
-            NoticeKey::PgTid(provider, pg_tid) => (None, Some((provider, pg_tid.to_owned()))),
-        };
-        let key = self.secrets_key.clone();
-        self.read_now(move |db| {
-            let payment = match (&imp_uid, &pg_tid) {
-                (Some(imp_uid), _) => load_payments(db, &PAYMENT_BY_IMP_UID, [imp_uid.as_str()])?.pop(),
-                (None, Some((provider, pg_tid))) => {
+        // Both rows in one read transaction: a notice follows nearly every revoke.
+        self.read_now(|db| {
+            let payment = match key {
+                NoticeKey::ImpUid(imp_uid) => load_payments(db, &PAYMENT_BY_IMP_UID, [imp_uid.as_str()])?.pop(),
+                NoticeKey::PgTid(provider, pg_tid) => {
                     load_payments(db, &PAYMENT_BY_PG_TID, params![provider.code(), pg_tid])?.pop()
                 }
-                (None, None) => None,
             };
-            let Some(payment) = payment else {
-                return Ok(None);
-            };
-            let mut statement = db.prepare_cached(CHANNEL_BY_ID)?;
-            let mut rows = statement.query([payment.channel_id])?;
-            match rows.next()? {
-                Some(row) => {
-                    let channel = channel_from_row(row, &key)?;
-                    Ok(Some((payment, channel)))
-                }
-                None => Err(StoreError::Corrupt(format!(
-                    "channel {} of {} is gone",
-                    payment.channel_id, payment.imp_uid
-                ))),
-            }
+            payment
+                .map(|payment| with_channel(db, payment, &self.secrets_key))
+                .transpose()
         })
         .await
     }
 
     async fn payment_by_pg_tid(&self, provider: PgProvider, pg_tid: &str) -> StoreResult<Option<Payment>> {
-        let pg_tid = pg_tid.to_owned();
-        self.read_now(move |db| Ok(load_payments(db, &PAYMENT_BY_PG_TID, params![provider.code(), pg_tid])?.pop()))
+        self.read_now(|db| Ok(load_payments(db, &PAYMENT_BY_PG_TID, params![provider.code(), pg_tid])?.pop()))
             .await
     }
 
@@ -967,8 +945,7 @@ impl Store for SqliteStore {
     }
 
     async fn merchant_uid_is_paid(&self, merchant_id: i64, merchant_uid: &str) -> StoreResult<bool> {
-        let merchant_uid = merchant_uid.to_owned();
-        self.read_now(move |db| {
+        self.read_now(|db| {
             let paid: i64 = db
                 .prepare_cached(
                     "SELECT COUNT(*) FROM payments WHERE merchant_id = ? AND merchant_uid = ? AND status = 'paid'",
@@ -1177,8 +1154,7 @@ impl Store for SqliteStore {
     }
 
     async fn rate_hits(&self, key: &str, window_start: UnixSeconds) -> StoreResult<u32> {
-        let key = key.to_owned();
-        self.read_now(move |db| {
+        self.read_now(|db| {
             let hits: Option<i64> = db
                 .prepare_cached("SELECT hits FROM rate_limits WHERE key = ? AND window_start = ?")?
                 .query_row(params![key, window_start], |row| row.get(0))
